@@ -1,0 +1,568 @@
+"""PPO in JAX, one compiled program for a whole batch of reward candidates x seeds.
+
+Read top to bottom: records, reward batching, one rollout step, GAE, the PPO update, a training
+chunk, greedy evaluation, and the Python driver `train`.
+
+Why it is shaped like this (measured on a 2-core CPU, see benchmarks/engine.py):
+* everything from environment step to optimiser step runs under `jax.jit`, with environments
+  `vmap`ped inside a run and runs `vmap`ped over (candidate, seed) pairs;
+* different reward functions share one program through `lax.switch` on a per-run candidate
+  index, so a batch of 16 candidates compiles about as fast as one;
+* training runs in chunks of updates with a Python loop between chunks for progress bars, NaN
+  checks and evaluation checkpoints; a chunk is one call into the compiled program.
+The environment is auto-reset by hand so that the reward sees the true final state of an episode,
+and time-limit truncations are bootstrapped with the value of that final state.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from rewardlab.config import PPOConfig
+from rewardlab.engines import policy as P
+from rewardlab.engines.jax_setup import enable_compilation_cache
+from rewardlab.rewards.program import RewardFn, load_reward_fn
+from rewardlab.tasks.base import Task
+from rewardlab.types import Checkpoint, ComponentStats, RewardProgram, TrainResult
+
+# --- records ------------------------------------------------------------------------------------------
+
+
+class EpisodeAcc(NamedTuple):
+    """Running sums of the episode in progress, per environment."""
+
+    reward_return: jax.Array
+    env_return: jax.Array
+    length: jax.Array
+
+
+class Runner(NamedTuple):
+    """Everything one training run carries between updates (vmapped over runs)."""
+
+    params: P.AgentParams
+    opt_state: Any
+    env_state: Any
+    obs: jax.Array
+    obs_stats: P.RunningStats
+    ret_stats: P.RunningStats
+    ret_acc: jax.Array
+    episode: EpisodeAcc
+    key: jax.Array
+    cand: jax.Array
+
+
+class Transition(NamedTuple):
+    obs: jax.Array  # normalised observation the policy saw
+    raw_obs: jax.Array
+    action: jax.Array
+    logp: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    done: jax.Array
+
+
+class ChunkStats(NamedTuple):
+    """Training statistics of one chunk: finished episodes and reward components."""
+
+    episodes: jax.Array
+    reward_return: jax.Array
+    env_return: jax.Array
+    length: jax.Array
+    comp_sum: jax.Array
+    comp_min: jax.Array
+    comp_max: jax.Array
+    comp_count: jax.Array
+
+
+class EvalOut(NamedTuple):
+    fitness: jax.Array
+    metrics: dict[str, jax.Array]
+    env_return: jax.Array
+    reward_return: jax.Array
+    length: jax.Array
+
+
+@dataclass(frozen=True)
+class ProgressInfo:
+    """Passed to the `progress` callback after every chunk."""
+
+    env_steps: int  # per run
+    total_steps: int  # per run
+    checkpoint: int | None  # index of the checkpoint just recorded, if any
+    best_fitness: float | None
+
+
+# --- reward batching ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedReward:
+    name: str
+    fn: RewardFn | None
+    components: tuple[str, ...]
+    error: str = ""
+
+
+def _sample_transition(task: Task) -> tuple[Any, Any, Any]:
+    env, params = task.make_env()
+    k1, k2 = jax.random.split(jax.random.PRNGKey(0))
+    _, s = env.reset_env(k1, params)
+    spec = action_spec(env, params)
+    a = jnp.int32(0) if spec.discrete else jnp.zeros((spec.n,), jnp.float32)
+    _, ns, _, _, _ = env.step_env(k2, s, a, params)
+    return s, a, ns
+
+
+def prepare_rewards(task: Task, named_fns: Sequence[tuple[str, RewardFn]]) -> list[PreparedReward]:
+    """Trace each reward alone with `jax.eval_shape`; a failing one becomes an error record.
+
+    One bad candidate must never take down the compiled batch, so every candidate is checked
+    for the contract's shapes before it is batched with others.
+    """
+    s, a, ns = _sample_transition(task)
+    out: list[PreparedReward] = []
+    for name, fn in named_fns:
+        try:
+            total, comps = jax.eval_shape(fn, s, a, ns)
+            if math.prod(getattr(total, "shape", ())) != 1:
+                raise ValueError(f"total must be a scalar, got shape {total.shape}")
+            if not isinstance(comps, dict):
+                raise ValueError(f"components must be a dict of scalars, got {type(comps).__name__}")
+            for k, v in comps.items():
+                if not isinstance(k, str):
+                    raise ValueError(f"component names must be strings, got {k!r}")
+                if math.prod(getattr(v, "shape", ())) != 1:
+                    raise ValueError(f"component {k!r} must be a scalar, got shape {v.shape}")
+            out.append(PreparedReward(name, fn, tuple(sorted(comps))))
+        except Exception as exc:  # any trace failure is the candidate's fault, reported as such
+            out.append(PreparedReward(name, None, (), error=f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def _branch(fn: RewardFn, names: tuple[str, ...], width: int) -> Callable:
+    def branch(s, a, ns):
+        total, comps = fn(s, a, ns)
+        vals = [jnp.reshape(jnp.asarray(comps[n], jnp.float32), ()) for n in names]
+        vals += [jnp.float32(0.0)] * (width - len(names))
+        vec = jnp.stack(vals) if vals else jnp.zeros((0,), jnp.float32)
+        return jnp.reshape(jnp.asarray(total, jnp.float32), ()), vec
+
+    return branch
+
+
+def batched_reward(prepared: Sequence[PreparedReward], width: int) -> Callable:
+    """(candidate index, state, action, next_state) -> (total, fixed-width component vector)."""
+    branches = [_branch(p.fn, p.components, width) for p in prepared]
+    if len(branches) == 1:
+        only = branches[0]
+        return lambda idx, s, a, ns: only(s, a, ns)
+    return lambda idx, s, a, ns: jax.lax.switch(idx, branches, s, a, ns)
+
+
+# --- environment helpers ------------------------------------------------------------------------------
+
+
+def action_spec(env: Any, params: Any) -> P.ActionSpec:
+    space = env.action_space(params)
+    if hasattr(space, "n"):
+        return P.ActionSpec(True, int(space.n))
+    shape = tuple(space.shape) or (1,)
+    low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), shape)
+    high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), shape)
+    return P.ActionSpec(False, int(np.prod(shape)), low, high)
+
+
+def _where(mask: jax.Array, a: Any, b: Any) -> Any:
+    """Per-environment select over pytrees whose leaves have a leading env axis."""
+
+    def sel(x, y):
+        m = jnp.reshape(mask, mask.shape + (1,) * (x.ndim - mask.ndim))
+        return jnp.where(m, x, y)
+
+    return jax.tree.map(sel, a, b)
+
+
+# --- the program --------------------------------------------------------------------------------------
+
+
+class Program(NamedTuple):
+    init: Callable  # (key, cand) -> Runner
+    chunk: Callable  # (runner) -> (runner, ChunkStats)
+    evaluate: Callable  # (runner, key) -> EvalOut
+
+
+def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chunk_updates: int) -> Program:
+    """The three per-run functions (init, training chunk, evaluation); `train` vmaps and jits them."""
+    env, env_params = task.make_env()
+    spec = action_spec(env, env_params)
+    obs_dim = int(np.prod(env.observation_space(env_params).shape))
+    n_envs, n_steps = cfg.num_envs, cfg.num_steps
+    total_opt_steps = cfg.num_updates * cfg.update_epochs * cfg.num_minibatches
+    lr = optax.linear_schedule(cfg.lr, 0.0, total_opt_steps) if cfg.anneal_lr else cfg.lr
+    optimizer = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(lr, eps=1e-5))
+    max_eval_steps = int(env_params.max_steps_in_episode)
+    v_step = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))
+    v_reset = jax.vmap(env.reset_env, in_axes=(0, None))
+    v_trunc = jax.vmap(env.is_truncated, in_axes=(0, None))
+    v_reward = jax.vmap(reward, in_axes=(None, 0, 0, 0))
+    v_signals = jax.vmap(task.episode_signals)
+
+    def norm_obs(stats: P.RunningStats, obs: jax.Array) -> jax.Array:
+        return stats.normalize(obs) if cfg.normalize_obs else obs
+
+    def init(key: jax.Array, cand: jax.Array) -> Runner:
+        k_params, k_env, k_run = jax.random.split(key, 3)
+        params = P.agent_init(k_params, obs_dim, spec, cfg.hidden, cfg.log_std_init)
+        obs, env_state = v_reset(jax.random.split(k_env, n_envs), env_params)
+        zeros = jnp.zeros((n_envs,), jnp.float32)
+        return Runner(
+            params=params,
+            opt_state=optimizer.init(params),
+            env_state=env_state,
+            obs=obs.reshape(n_envs, obs_dim).astype(jnp.float32),
+            obs_stats=P.RunningStats.create((obs_dim,)),
+            ret_stats=P.RunningStats.create(()),
+            ret_acc=zeros,
+            episode=EpisodeAcc(zeros, zeros, zeros),
+            key=k_run,
+            cand=cand,
+        )
+
+    def env_step(carry: tuple[Runner, ChunkStats], _: None):
+        r, st = carry
+        key, k_act, k_step, k_reset = jax.random.split(r.key, 4)
+        obs_n = norm_obs(r.obs_stats, r.obs)
+        out = P.policy_out(r.params, obs_n, cfg.activation)
+        v = P.value(r.params, obs_n, cfg.activation)
+        action, logp = P.sample_action(k_act, out, r.params.log_std, spec)
+        a_env = P.env_action(action, spec)
+        obs_st, s_st, r_env, term, _ = v_step(jax.random.split(k_step, n_envs), r.env_state, a_env, env_params)
+        obs_st = obs_st.reshape(n_envs, obs_dim).astype(jnp.float32)
+        trunc = v_trunc(s_st, env_params)
+        term = term.astype(bool)
+        done = term | trunc
+        total, comps = v_reward(r.cand, r.env_state, a_env, s_st)
+        obs_re, s_re = v_reset(jax.random.split(k_reset, n_envs), env_params)
+        next_state = _where(done, s_re, s_st)
+        next_obs = jnp.where(done[:, None], obs_re.reshape(n_envs, obs_dim), obs_st)
+
+        ret_stats, ret_acc, scaled = r.ret_stats, r.ret_acc, total
+        if cfg.normalize_reward:
+            ret_acc = ret_acc * cfg.gamma + total
+            ret_stats = ret_stats.update(ret_acc)
+            scaled = total / jnp.sqrt(ret_stats.var + 1e-8)
+            ret_acc = jnp.where(done, 0.0, ret_acc)
+        # Bootstrap time-limit truncations with the value of the true final state.
+        v_final = P.value(r.params, norm_obs(r.obs_stats, obs_st), cfg.activation)
+        train_reward = scaled + cfg.gamma * v_final * (trunc & ~term)
+
+        ep = EpisodeAcc(r.episode.reward_return + total, r.episode.env_return + r_env, r.episode.length + 1)
+        d = done.astype(jnp.float32)
+        st = ChunkStats(
+            episodes=st.episodes + jnp.sum(d),
+            reward_return=st.reward_return + jnp.sum(d * ep.reward_return),
+            env_return=st.env_return + jnp.sum(d * ep.env_return),
+            length=st.length + jnp.sum(d * ep.length),
+            comp_sum=st.comp_sum + jnp.sum(comps, axis=0),
+            comp_min=jnp.minimum(st.comp_min, jnp.min(comps, axis=0)),
+            comp_max=jnp.maximum(st.comp_max, jnp.max(comps, axis=0)),
+            comp_count=st.comp_count + n_envs,
+        )
+        ep = jax.tree.map(lambda x: jnp.where(done, 0.0, x), ep)
+        trans = Transition(obs_n, r.obs, action, logp, v, train_reward, done)
+        r = r._replace(env_state=next_state, obs=next_obs, ret_stats=ret_stats, ret_acc=ret_acc, episode=ep, key=key)
+        return (r, st), trans
+
+    def gae(traj: Transition, last_value: jax.Array) -> tuple[jax.Array, jax.Array]:
+        def step(carry, t: Transition):
+            next_adv, next_value = carry
+            nonterminal = 1.0 - t.done.astype(jnp.float32)
+            delta = t.reward + cfg.gamma * next_value * nonterminal - t.value
+            adv = delta + cfg.gamma * cfg.gae_lambda * nonterminal * next_adv
+            return (adv, t.value), adv
+
+        _, adv = jax.lax.scan(step, (jnp.zeros_like(last_value), last_value), traj, reverse=True)
+        return adv, adv + traj.value
+
+    def loss_fn(params: P.AgentParams, batch: Transition, adv: jax.Array, target: jax.Array):
+        out = P.policy_out(params, batch.obs, cfg.activation)
+        logp = P.log_prob(out, params.log_std, batch.action, spec)
+        ratio = jnp.exp(logp - batch.logp)
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        actor = -jnp.mean(jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * adv))
+        v = P.value(params, batch.obs, cfg.activation)
+        v_clip = batch.value + jnp.clip(v - batch.value, -cfg.clip_eps, cfg.clip_eps)
+        critic = 0.5 * jnp.mean(jnp.maximum((v - target) ** 2, (v_clip - target) ** 2))
+        ent = jnp.mean(P.entropy(out, params.log_std, spec))
+        return actor + cfg.vf_coef * critic - cfg.ent_coef * ent
+
+    grad_fn = jax.grad(loss_fn)
+
+    def update(r: Runner, traj: Transition, adv: jax.Array, target: jax.Array, key: jax.Array) -> Runner:
+        batch_size = n_envs * n_steps
+        flat = jax.tree.map(lambda x: x.reshape((batch_size, *x.shape[2:])), (traj, adv, target))
+
+        def epoch(carry, k):
+            params, opt_state = carry
+            perm = jax.random.permutation(k, batch_size)
+            mbs = jax.tree.map(
+                lambda x: jnp.take(x, perm, axis=0).reshape((cfg.num_minibatches, -1, *x.shape[1:])), flat
+            )
+
+            def minibatch(c, mb):
+                p, o = c
+                grads = grad_fn(p, *mb)
+                updates, o = optimizer.update(grads, o, p)
+                return (optax.apply_updates(p, updates), o), None
+
+            return jax.lax.scan(minibatch, (params, opt_state), mbs)[0], None
+
+        (params, opt_state), _ = jax.lax.scan(
+            epoch, (r.params, r.opt_state), jax.random.split(key, cfg.update_epochs)
+        )
+        return r._replace(params=params, opt_state=opt_state)
+
+    def one_update(carry: tuple[Runner, ChunkStats], _: None):
+        (r, st), traj = jax.lax.scan(env_step, carry, None, length=n_steps)
+        last_v = P.value(r.params, norm_obs(r.obs_stats, r.obs), cfg.activation)
+        adv, target = gae(traj, last_v)
+        key, k_upd = jax.random.split(r.key)
+        r = update(r._replace(key=key), traj, adv, target, k_upd)
+        if cfg.normalize_obs:
+            r = r._replace(obs_stats=r.obs_stats.update(traj.raw_obs.reshape(-1, obs_dim)))
+        return (r, st), None
+
+    def chunk(r: Runner) -> tuple[Runner, ChunkStats]:
+        zero = jnp.float32(0.0)
+        st = ChunkStats(
+            zero, zero, zero, zero,
+            jnp.zeros((width,)), jnp.full((width,), jnp.inf), jnp.full((width,), -jnp.inf), zero,
+        )
+        (r, st), _ = jax.lax.scan(one_update, (r, st), None, length=chunk_updates)
+        return r, st
+
+    def evaluate(r: Runner, key: jax.Array) -> EvalOut:
+        n = cfg.eval_episodes
+        k_reset, k_steps = jax.random.split(key)
+        obs, state = v_reset(jax.random.split(k_reset, n), env_params)
+        sig0 = v_signals(state, jnp.zeros((n,)), state, jnp.zeros((n,), bool))
+        zeros = jnp.zeros((n,), jnp.float32)
+        acc0 = {"length": zeros, "env_return": zeros, "reward_return": zeros,
+                "terminated": jnp.zeros((n,), bool), "ended": jnp.zeros((n,), bool),
+                **{k: jnp.zeros_like(v, jnp.float32) for k, v in sig0.items()}}
+
+        def step(carry, k):
+            obs, state, acc = carry
+            out = P.policy_out(r.params, norm_obs(r.obs_stats, obs.reshape(n, obs_dim)), cfg.activation)
+            a_env = P.env_action(P.greedy_action(out, spec), spec)
+            obs2, state2, r_env, term, _ = v_step(jax.random.split(k, n), state, a_env, env_params)
+            term = term.astype(bool)
+            trunc = v_trunc(state2, env_params)
+            total, _ = v_reward(r.cand, state, a_env, state2)
+            live = ~acc["ended"]
+            lf = live.astype(jnp.float32)
+            sig = v_signals(state, a_env, state2, term)
+            acc = {
+                **acc,
+                "length": acc["length"] + lf,
+                "env_return": acc["env_return"] + lf * r_env,
+                "reward_return": acc["reward_return"] + lf * total,
+                "terminated": acc["terminated"] | (live & term),
+                "ended": acc["ended"] | (live & (term | trunc)),
+                **{k2: acc[k2] + lf * v for k2, v in sig.items()},
+            }
+            return (obs2, state2, acc), None
+
+        (_, _, acc), _ = jax.lax.scan(step, (obs, state, acc0), jax.random.split(k_steps, max_eval_steps))
+        fitness, metrics = task.fitness(acc)
+        return EvalOut(
+            jnp.asarray(fitness, jnp.float32),
+            {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()},
+            jnp.mean(acc["env_return"]),
+            jnp.mean(acc["reward_return"]),
+            jnp.mean(acc["length"]),
+        )
+
+    return Program(init, chunk, evaluate)
+
+
+# --- the driver ---------------------------------------------------------------------------------------
+
+
+def _chunk_updates(per_checkpoint: int) -> int:
+    """Largest divisor of the checkpoint interval that still gives a few progress ticks per interval."""
+    target = max(1, math.ceil(per_checkpoint / 4))
+    return max(d for d in range(1, target + 1) if per_checkpoint % d == 0)
+
+
+def _finite(tree: Any) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
+    return jnp.all(jnp.stack(leaves))
+
+
+def train(
+    task: Task,
+    rewards: Sequence[RewardProgram],
+    config: PPOConfig | None = None,
+    seeds: Sequence[int] = (0,),
+    progress: Callable[[ProgressInfo], None] | None = None,
+) -> list[TrainResult]:
+    """Train every (reward, seed) pair in one compiled program; results in candidate-major order.
+
+    Rewards are trusted programs executed in this process (built-in baselines, the user's own
+    files). LLM-written code must be checked and trained through `rewardlab.sandbox` instead.
+    """
+    named = []
+    for prog in rewards:
+        named.append((prog.name, load_reward_fn(prog)))
+    return train_fns(task, named, config, seeds, progress)
+
+
+def train_fns(
+    task: Task,
+    named_fns: Sequence[tuple[str, RewardFn]],
+    config: PPOConfig | None = None,
+    seeds: Sequence[int] = (0,),
+    progress: Callable[[ProgressInfo], None] | None = None,
+) -> list[TrainResult]:
+    """`train` for reward callables that are already loaded."""
+    if not named_fns:
+        raise ValueError("train needs at least one reward")
+    if not seeds:
+        raise ValueError("train needs at least one seed")
+    enable_compilation_cache()
+    cfg = config or task.ppo
+    prepared = prepare_rewards(task, named_fns)
+    good = [p for p in prepared if p.fn is not None]
+    results: dict[tuple[str, int], TrainResult] = {}
+    for p in prepared:
+        if p.fn is None:
+            for s in seeds:
+                results[(p.name, s)] = TrainResult(p.name, s, "error", (), 0, 0.0, 0.0, message=p.error)
+    if good:
+        for res in _train_batch(task, cfg, good, list(seeds), progress):
+            results[(res.candidate, res.seed)] = res
+    return [results[(p.name, s)] for p in prepared for s in seeds]
+
+
+def _train_batch(
+    task: Task,
+    cfg: PPOConfig,
+    prepared: list[PreparedReward],
+    seeds: list[int],
+    progress: Callable[[ProgressInfo], None] | None,
+) -> list[TrainResult]:
+    width = max(1, max(len(p.components) for p in prepared))
+    per_cp = cfg.num_updates // cfg.n_checkpoints
+    chunk_updates = _chunk_updates(per_cp)
+    chunks_per_cp = per_cp // chunk_updates
+    prog = build_program(task, cfg, batched_reward(prepared, width), width, chunk_updates)
+
+    runs = [(ci, s) for ci in range(len(prepared)) for s in seeds]
+    keys = jnp.stack([jax.random.PRNGKey(s) for _, s in runs])
+    cands = jnp.asarray([ci for ci, _ in runs], jnp.int32)
+    eval_keys = [jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), 10_000 + i) for _, s in runs])
+                 for i in range(cfg.n_checkpoints)]
+
+    t0 = time.perf_counter()
+    runner = jax.jit(jax.vmap(prog.init))(keys, cands)
+    chunk_fn = jax.jit(jax.vmap(prog.chunk)).lower(runner).compile()
+    eval_fn = jax.jit(jax.vmap(prog.evaluate)).lower(runner, eval_keys[0]).compile()
+    finite_fn = jax.jit(jax.vmap(_finite)).lower(runner.params).compile()
+    compile_s = time.perf_counter() - t0
+
+    n = len(runs)
+    checkpoints: list[list[Checkpoint]] = [[] for _ in range(n)]
+    failed_at: list[int | None] = [None] * n
+    steps_per_chunk = chunk_updates * cfg.batch_size
+    train_s = 0.0
+    best: float | None = None
+    total_steps = cfg.num_updates * cfg.batch_size
+    chunks_done = 0
+    for cp in range(cfg.n_checkpoints):
+        acc: ChunkStats | None = None
+        for _ in range(chunks_per_cp):
+            t = time.perf_counter()
+            runner, st = chunk_fn(runner)
+            st = jax.tree.map(np.asarray, st)
+            train_s += time.perf_counter() - t
+            chunks_done += 1
+            acc = st if acc is None else _merge(acc, st)
+            if progress is not None:
+                progress(ProgressInfo(chunks_done * steps_per_chunk, total_steps, None, best))
+        finite = np.asarray(finite_fn(runner.params))
+        ev = jax.tree.map(np.asarray, eval_fn(runner, eval_keys[cp]))
+        step = (cp + 1) * per_cp * cfg.batch_size
+        for i, (ci, _) in enumerate(runs):
+            if failed_at[i] is not None:
+                continue
+            if not finite[i]:
+                failed_at[i] = step
+                continue
+            checkpoints[i].append(_checkpoint(step, train_s, prepared[ci].components, ev, acc, i))
+            f = float(ev.fitness[i])
+            if math.isfinite(f):
+                best = f if best is None else max(best, f)
+        if progress is not None:
+            progress(ProgressInfo(step, total_steps, cp, best))
+        if all(f is not None for f in failed_at):
+            break
+
+    results = []
+    for i, (ci, seed) in enumerate(runs):
+        nan_at = failed_at[i]
+        results.append(TrainResult(
+            candidate=prepared[ci].name,
+            seed=seed,
+            status="nan" if nan_at is not None else "ok",
+            checkpoints=tuple(checkpoints[i]),
+            env_steps=nan_at if nan_at is not None else total_steps,
+            train_seconds=train_s,
+            compile_seconds=compile_s,
+            message=f"training diverged: non-finite network parameters by step {nan_at}" if nan_at else "",
+            extra={"batch_runs": n},
+        ))
+    return results
+
+
+def _merge(a: ChunkStats, b: ChunkStats) -> ChunkStats:
+    return ChunkStats(
+        a.episodes + b.episodes, a.reward_return + b.reward_return, a.env_return + b.env_return,
+        a.length + b.length, a.comp_sum + b.comp_sum, np.minimum(a.comp_min, b.comp_min),
+        np.maximum(a.comp_max, b.comp_max), a.comp_count + b.comp_count,
+    )
+
+
+def _checkpoint(step: int, seconds: float, names: tuple[str, ...], ev: EvalOut, st: ChunkStats, i: int) -> Checkpoint:
+    episodes = float(st.episodes[i])
+    per_ep = (lambda x: float(x[i]) / episodes) if episodes > 0 else (lambda x: math.nan)
+    count = max(float(st.comp_count[i]), 1.0)
+    comps = {
+        name: ComponentStats(
+            mean=float(st.comp_sum[i][j]) / count, min=float(st.comp_min[i][j]), max=float(st.comp_max[i][j])
+        )
+        for j, name in enumerate(names)
+    }
+    metrics = {k: float(v[i]) for k, v in ev.metrics.items()}
+    metrics["env_return"] = float(ev.env_return[i])
+    metrics["reward_return"] = float(ev.reward_return[i])
+    metrics["episode_length"] = float(ev.length[i])
+    return Checkpoint(
+        step=step,
+        fitness=float(ev.fitness[i]),
+        eval_metrics=metrics,
+        reward_return=per_ep(st.reward_return),
+        env_return=per_ep(st.env_return),
+        episode_length=per_ep(st.length),
+        components=comps,
+        seconds=seconds,
+    )

@@ -1,0 +1,67 @@
+"""What a task is: an environment, a goal in words, a ground-truth fitness and two baseline rewards.
+
+The fitness is how rewardlab judges a trained policy. It is computed from greedy evaluation
+rollouts and is never the reward being searched: a reward candidate can only score well by
+teaching the policy to do what the fitness measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+
+from rewardlab.config import PPOConfig
+from rewardlab.types import RewardProgram
+
+EpisodeSignals = Callable[[Any, Any, Any, jax.Array], Mapping[str, jax.Array]]
+"""(state, action, next_state, terminated) -> per-step quantities that are summed over an episode."""
+
+FitnessFn = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, jax.Array]]]
+"""Per-episode arrays (`length`, `env_return`, `terminated` and each signal's sum) -> (fitness, metrics)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """A reward-design problem.
+
+    `make_env` returns a gymnax environment and its parameters (pure `reset_env` / `step_env`).
+    `episode_signals` and `fitness` are jittable: the engine evaluates them inside the compiled
+    evaluation rollout. `fitness_doc` says in words what the number means, for reports and LLMs.
+    `solve_env_return` is the classic "solved" threshold on the environment's own episode return,
+    used by benchmarks to compare with other libraries.
+    """
+
+    name: str
+    description: str
+    make_env: Callable[[], tuple[Any, Any]]
+    ppo: PPOConfig
+    human: RewardProgram
+    sparse: RewardProgram
+    episode_signals: EpisodeSignals
+    fitness: FitnessFn
+    fitness_doc: str
+    state_doc: Mapping[str, str]
+    action_doc: str
+    solve_env_return: float | None = None
+    fitness_range: tuple[float, float] | None = None
+
+    @property
+    def context(self) -> str:
+        """What an LLM is shown about the environment: its source with every reward computation removed.
+
+        Built on demand from the environment's own code (see `rewardlab.tasks.context`).
+        """
+        from rewardlab.tasks.context import build_context
+
+        return build_context(self)
+
+    def baseline(self, which: str) -> RewardProgram:
+        """The task's `human` or `sparse` reward program."""
+        if which == "human":
+            return self.human
+        if which == "sparse":
+            return self.sparse
+        raise ValueError(f"unknown baseline {which!r}: expected 'human' or 'sparse'")
