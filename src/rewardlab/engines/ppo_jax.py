@@ -191,6 +191,30 @@ def _where(mask: jax.Array, a: Any, b: Any) -> Any:
     return jax.tree.map(sel, a, b)
 
 
+# --- advantages ---------------------------------------------------------------------------------------
+
+
+def compute_gae(
+    rewards: jax.Array, values: jax.Array, dones: jax.Array, last_value: jax.Array, gamma: float, lam: float
+) -> tuple[jax.Array, jax.Array]:
+    """Generalised advantage estimates and value targets over a rollout (time is the leading axis).
+
+    `dones[t]` marks that the episode ended at step t, so step t+1 belongs to a new episode and
+    nothing is bootstrapped across the boundary (truncations are bootstrapped in the reward).
+    """
+
+    def step(carry, t):
+        next_adv, next_value = carry
+        reward, value, done = t
+        nonterminal = 1.0 - done.astype(jnp.float32)
+        delta = reward + gamma * next_value * nonterminal - value
+        adv = delta + gamma * lam * nonterminal * next_adv
+        return (adv, value), adv
+
+    _, adv = jax.lax.scan(step, (jnp.zeros_like(last_value), last_value), (rewards, values, dones), reverse=True)
+    return adv, adv + values
+
+
 # --- the program --------------------------------------------------------------------------------------
 
 
@@ -282,17 +306,6 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         r = r._replace(env_state=next_state, obs=next_obs, ret_stats=ret_stats, ret_acc=ret_acc, episode=ep, key=key)
         return (r, st), trans
 
-    def gae(traj: Transition, last_value: jax.Array) -> tuple[jax.Array, jax.Array]:
-        def step(carry, t: Transition):
-            next_adv, next_value = carry
-            nonterminal = 1.0 - t.done.astype(jnp.float32)
-            delta = t.reward + cfg.gamma * next_value * nonterminal - t.value
-            adv = delta + cfg.gamma * cfg.gae_lambda * nonterminal * next_adv
-            return (adv, t.value), adv
-
-        _, adv = jax.lax.scan(step, (jnp.zeros_like(last_value), last_value), traj, reverse=True)
-        return adv, adv + traj.value
-
     def loss_fn(params: P.AgentParams, batch: Transition, adv: jax.Array, target: jax.Array):
         out = P.policy_out(params, batch.obs, cfg.activation)
         logp = P.log_prob(out, params.log_std, batch.action, spec)
@@ -334,7 +347,7 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
     def one_update(carry: tuple[Runner, ChunkStats], _: None):
         (r, st), traj = jax.lax.scan(env_step, carry, None, length=n_steps)
         last_v = P.value(r.params, norm_obs(r.obs_stats, r.obs), cfg.activation)
-        adv, target = gae(traj, last_v)
+        adv, target = compute_gae(traj.reward, traj.value, traj.done, last_v, cfg.gamma, cfg.gae_lambda)
         key, k_upd = jax.random.split(r.key)
         r = update(r._replace(key=key), traj, adv, target, k_upd)
         if cfg.normalize_obs:

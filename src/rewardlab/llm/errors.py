@@ -19,9 +19,11 @@ class LLMConfigError(LLMError):
 class LLMRequestRejected(LLMError):
     """The server answered with a 4xx that retrying cannot fix (bad parameter, bad key, unknown model)."""
 
-    def __init__(self, message: str, *, status: int | None) -> None:
+    def __init__(self, message: str, *, status: int | None, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail
+        """The server's own words, kept apart so callers can match on them."""
 
 
 class LLMBadResponse(LLMError):

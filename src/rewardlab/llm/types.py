@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 Message = Mapping[str, str]
@@ -22,7 +22,7 @@ CHARS_PER_TOKEN = 4
 """Rough English/code ratio used when a server reports no usage; good to ~30%, marked as an estimate."""
 
 
-class NSupport(str, Enum):
+class NSupport(StrEnum):
     """Whether a backend honours ``n`` (several choices from one request).
 
     ``n`` is not portable: OpenAI and vLLM honour it, llama-cpp-python silently returns one choice, Ollama
@@ -69,7 +69,7 @@ class Completion:
 
     ``finish_reason`` uses the OpenAI vocabulary (``stop``, ``length``, ``content_filter``, ``tool_calls``)
     whatever the backend, so callers check ``truncated`` once instead of per provider. ``usage`` is this
-    completion's share of its call (see :func:`split_usage`), so summing over completions gives what was billed.
+    completion's share of its call (see :func:`split_usage`): summing over completions gives what was billed.
     """
 
     text: str
@@ -106,7 +106,9 @@ def normalize_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for i, message in enumerate(messages):
         if not isinstance(message, Mapping):
-            raise ValueError(f"message {i} is {type(message).__name__}, expected a dict with role and content")
+            raise ValueError(
+                f"message {i} is {type(message).__name__}, expected a dict with role and content"
+            )
         role, content = message.get("role"), message.get("content")
         if role not in ROLES:
             raise ValueError(f"message {i} has role {role!r}; expected one of {', '.join(ROLES)}")

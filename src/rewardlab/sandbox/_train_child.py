@@ -1,0 +1,91 @@
+"""Training child: `python -m rewardlab.sandbox._train_child JOB_DIR` trains one batch of candidates.
+
+Reads `job.json` (task, PPO config, seeds, candidates), hardens itself, re-applies the static
+policy, loads every program with the restricted loader and calls the engine's `train_fns` once for
+the whole batch. Progress goes to `progress.jsonl` (one JSON object per line, appended), results to
+`results.json` (written atomically at the end). The parent never reads stdout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rewardlab.sandbox.guard import exit_with_parent, harden, read_json, write_json_atomic
+from rewardlab.sandbox.report import Limits
+
+
+def main(job_dir: Path) -> int:
+    job = read_json(job_dir / "job.json")
+    harden(Limits.from_dict(job["limits"]), file_size_mb=1024)
+    exit_with_parent()
+
+    from rewardlab import tasks
+    from rewardlab.config import PPOConfig
+    from rewardlab.engines.ppo_jax import ProgressInfo, train_fns
+    from rewardlab.sandbox.errors import classify_exception
+    from rewardlab.sandbox.guard import install_audit_hook
+    from rewardlab.sandbox.restricted import ProgramLoadError, load_untrusted
+    from rewardlab.sandbox.static import check_static
+    from rewardlab.types import TrainResult
+
+    task = tasks.get(job["task"])
+    config = _config_from_dict(PPOConfig, job["config"]) if job.get("config") else None
+    seeds = [int(s) for s in job["seeds"]]
+    roots = [job_dir] + ([job["jax_cache_dir"]] if job.get("jax_cache_dir") else [])
+    install_audit_hook(roots)
+
+    failed: dict[str, str] = {}
+    named = []
+    for cand in job["candidates"]:
+        name, source = cand["name"], cand["source"]
+        report = check_static(source, name)
+        if not report.ok:
+            failed[name] = f"{report.kind}: {report.message}"
+            continue
+        try:
+            named.append((name, load_untrusted(source)))
+        except ProgramLoadError as exc:
+            failed[name] = f"{exc.kind}: {exc.message}"
+        except Exception as exc:
+            c = classify_exception(exc, source.splitlines())
+            failed[name] = f"{c.kind}: {c.message}"
+
+    progress_path = job_dir / "progress.jsonl"
+    t0 = time.monotonic()
+
+    def progress(info: ProgressInfo) -> None:
+        with open(progress_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**dataclasses.asdict(info), "t": round(time.monotonic() - t0, 3)}) + "\n")
+
+    trained: dict[tuple[str, int], TrainResult] = {}
+    if named:
+        for res in train_fns(task, named, config, seeds, progress):
+            trained[(res.candidate, res.seed)] = res
+    out = []
+    for cand in job["candidates"]:
+        for seed in seeds:
+            name = cand["name"]
+            res = trained.get((name, seed)) or TrainResult(
+                name, seed, "error", (), 0, 0.0, 0.0, message=failed.get(name, "not trained")
+            )
+            out.append(res.to_dict())
+    write_json_atomic(job_dir / "results.json", {"results": out})
+    return 0
+
+
+def _config_from_dict(cls: Any, data: dict[str, Any]) -> Any:
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))

@@ -1,0 +1,3 @@
+# expect: shape
+def compute_reward(state, action, next_state):
+    return None
