@@ -1,6 +1,7 @@
 """The hostile and broken corpus: every program ends in its expected error kind with a helpful message.
 
-Each file in `corpus/` states what must happen to it in its first comment lines:
+Each file in `corpus/` (Python source stored as `*.py.txt`, so that linters and pytest leave these
+deliberately broken programs alone) states what must happen to it in its first comment lines:
 `# expect: <kind or ok>`, optionally `# task: <task name>` (default CartPole-v1) and any number of
 `# message: <text that must appear in the message>`. The whole corpus, plus every task's human and
 sparse programs, is checked in one `probe_many` call (one child process, restarted only when a
@@ -21,10 +22,10 @@ from rewardlab.sandbox import KINDS, Limits, probe_many
 from rewardlab.types import RewardProgram
 
 CORPUS = Path(__file__).parent / "corpus"
-FILES = sorted(CORPUS.glob("*.py"))
+FILES = sorted(CORPUS.glob("*.py.txt"))
 SENTINEL = Path(tempfile.gettempdir()) / "rewardlab_corpus_pwned"
 # Small limits keep the timeouts of the corpus cheap; correct programs need well under a second.
-LIMITS = Limits(wall_s=6.0, cpu_s=2.0, memory_mb=2048)
+LIMITS = Limits(wall_s=4.0, cpu_s=1.5, memory_mb=2048)
 MACHINE_PATH = re.compile(r"/(?:work|home|root|usr|tmp|opt)/|site-packages|\.py\b")
 
 
@@ -37,7 +38,7 @@ def _spec(path: Path) -> dict:
     return {"expect": expect, "task": task, "messages": messages, "source": text}
 
 
-SPECS = {p.stem: _spec(p) for p in FILES}
+SPECS = {p.name.removesuffix(".py.txt"): _spec(p) for p in FILES}
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,8 @@ def corpus_reports(tmp_path_factory):
     """Reports for every corpus file and every task baseline, from one probe_many call."""
     sentinel_before = SENTINEL.exists()
     workdir = tmp_path_factory.mktemp("probe-run")
-    baselines = [(name, tasks.get(name).baseline(which)) for name in tasks.names() for which in ("human", "sparse")]
-    items = [(task, prog) for task, prog in baselines]
-    items += [(spec["task"], RewardProgram(stem, spec["source"], origin="llm")) for stem, spec in SPECS.items()]
+    items = [(n, tasks.get(n).baseline(which)) for n in tasks.names() for which in ("human", "sparse")]
+    items += [(spec["task"], RewardProgram(stem, spec["source"], "llm")) for stem, spec in SPECS.items()]
     reports = probe_many([t for t, _ in items], [p for _, p in items], LIMITS, workdir)
     by_name = {p.name: r for (_, p), r in zip(items, reports, strict=True)}
     return {"reports": by_name, "workdir": workdir, "sentinel_before": sentinel_before}
@@ -95,8 +95,9 @@ def test_corpus_wrote_nothing_outside_its_workdir(corpus_reports):
     if not corpus_reports["sentinel_before"]:
         assert not SENTINEL.exists(), "a hostile program wrote its sentinel file"
     workdir = corpus_reports["workdir"]
-    job_dirs = sorted(p for p in workdir.iterdir())
+    job_dirs = sorted(p for p in workdir.iterdir() if p.name != "transitions")
     assert job_dirs and all(p.name.startswith("probe-") for p in job_dirs)
+    assert {p.suffix for p in (workdir / "transitions").iterdir()} == {".npz"}
     for job in job_dirs:
         # HOME and TMPDIR of the child point here; matplotlib, jax and XLA caches must land inside too.
         for path in job.rglob("*"):

@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     from rewardlab.cooper.report import write_report
 
     out = Path(args.out)
-    run_experiment(cfg, out)
+    run_experiment(cfg, out, policy_from=Path(args.policy_from) if args.policy_from else None)
     if not args.no_report:
         tail = (
             getattr(args, "argv_tail", None) or sys.argv[sys.argv.index("run") + 1 :]
@@ -73,6 +73,7 @@ def add_cooper_command(subparsers) -> argparse.ArgumentParser:
     run.add_argument("--arms", help="Comma-separated arms (rule,static,cooper).")
     run.add_argument("--seeds", help="Comma-separated GRPO seeds.")
     run.add_argument("--workers", type=int, help="Parallel arm/seed processes.")
+    run.add_argument("--policy-from", help="Reuse another run folder's SFT policy (same task, policy).")
     run.add_argument("--no-report", action="store_true", help="Skip writing report.md/curves.png at the end.")
     run.add_argument("--report-dir", help="Write the report here instead of the run folder.")
     run.set_defaults(func=_run)

@@ -38,6 +38,8 @@ class CooperConfig:
     sft_batch: int = _f(64, "SFT batch size.")
     sft_lr: float = _f(2e-3, "SFT peak learning rate.")
     # reward model
+    rm_init: str = _f("policy", "RM initialisation: 'policy' (the SFT policy's backbone plus a new score head, as "
+                                "the paper starts VerifyRM from an instruction LM) or 'scratch' (rm_* sizes).")
     rm_hidden: int = _f(96, "RM hidden size (Llama sequence classifier, one logit).")
     rm_layers: int = _f(2, "RM decoder layers.")
     rm_heads: int = _f(4, "RM attention heads.")
@@ -97,6 +99,8 @@ class CooperConfig:
             problems.append(f"brittle_frac must be in [0, 1] (got {self.brittle_frac})")
         if self.num_generations < 2:
             problems.append("num_generations must be >= 2 (GRPO needs groups)")
+        if self.rm_init not in ("policy", "scratch"):
+            problems.append(f"rm_init must be 'policy' or 'scratch' (got {self.rm_init!r})")
         for arm in self.arms:
             if arm not in ARMS:
                 problems.append(f"unknown arm {arm!r} (choose from {ARMS})")

@@ -80,6 +80,8 @@ def prepare_base(cfg: CooperConfig, out: Path, log: Callable[[str], None]) -> di
     from transformers import AutoModelForCausalLM
 
     base: dict[str, Any] = {}
+    if (out / "sft_from.json").exists():
+        base.update(json.loads((out / "sft_from.json").read_text()))
     split = make_split(cfg.n_train_problems, cfg.n_test_problems, cfg.difficulty, cfg.data_seed)
     tok = build_tokenizer()
     t0 = time.time()
@@ -148,7 +150,14 @@ def prepare_base(cfg: CooperConfig, out: Path, log: Callable[[str], None]) -> di
     base["rm_data_seconds"] = time.time() - t2
     log(f"RM data: {stats} ({base['rm_data_seconds']:.0f}s)")
 
-    rm = build_rm(cfg, tok, cfg.data_seed + 1)
+    if cfg.rm_init == "policy":
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        torch.manual_seed(cfg.data_seed + 1)
+        rm = AutoModelForSequenceClassification.from_pretrained(out / "policy", num_labels=1)
+    else:
+        rm = build_rm(cfg, tok, cfg.data_seed + 1)
     base["rm_params"] = n_params(rm)
     base.update(
         train_rm_bce(
@@ -264,9 +273,26 @@ def _run_one_entry(args: tuple[dict[str, Any], str, str, int]) -> str:
     return f"{arm}_s{seed}"
 
 
-def run_experiment(cfg: CooperConfig, out: Path) -> dict[str, Any]:
-    """Prepare the base models once, then every arm x seed not yet on disk (optionally in parallel)."""
+def reuse_policy(src: Path, out: Path) -> None:
+    """Copy another run's SFT policy (and its SFT stats) so a sweep over RM/GRPO knobs skips SFT."""
+    if (out / "policy" / "config.json").exists():
+        return
+    shutil.copytree(src / "policy", out / "policy")
+    if (src / "base.json").exists():
+        old = json.loads((src / "base.json").read_text())
+        keep = {k: old[k] for k in ("sft_seconds", "sft_final_loss") if k in old}
+        write_json(out / "sft_from.json", {"source": str(src), **keep})
+
+
+def run_experiment(cfg: CooperConfig, out: Path, policy_from: Path | None = None) -> dict[str, Any]:
+    """Prepare the base models once, then every arm x seed not yet on disk (optionally in parallel).
+
+    ``policy_from`` reuses another run folder's SFT policy (it must have been trained with the same task
+    and policy settings; the caller is responsible for that).
+    """
     out.mkdir(parents=True, exist_ok=True)
+    if policy_from is not None:
+        reuse_policy(Path(policy_from), out)
     cfg_path = out / "config.json"
     if cfg_path.exists():
         old = CooperConfig.from_dict(json.loads(cfg_path.read_text()))

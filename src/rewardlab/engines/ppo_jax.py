@@ -428,16 +428,16 @@ def train(
     config: PPOConfig | None = None,
     seeds: Sequence[int] = (0,),
     progress: Callable[[ProgressInfo], None] | None = None,
+    pad_single: bool = True,
 ) -> list[TrainResult]:
     """Train every (reward, seed) pair in one compiled program; results in candidate-major order.
 
     Rewards are trusted programs executed in this process (built-in baselines, the user's own
     files). LLM-written code must be checked and trained through `rewardlab.sandbox` instead.
+    See `train_fns` for `pad_single`.
     """
-    named = []
-    for prog in rewards:
-        named.append((prog.name, load_reward_fn(prog)))
-    return train_fns(task, named, config, seeds, progress)
+    named = [(prog.name, load_reward_fn(prog)) for prog in rewards]
+    return train_fns(task, named, config, seeds, progress, pad_single)
 
 
 def train_fns(
@@ -446,8 +446,16 @@ def train_fns(
     config: PPOConfig | None = None,
     seeds: Sequence[int] = (0,),
     progress: Callable[[ProgressInfo], None] | None = None,
+    pad_single: bool = True,
 ) -> list[TrainResult]:
-    """`train` for reward callables that are already loaded."""
+    """`train` for reward callables that are already loaded.
+
+    A run's numbers never depend on which other runs share its batch: XLA computes every batch
+    of two or more runs identically per run. A batch of exactly one is compiled differently (XLA
+    drops the size-1 axis and picks other kernels), so by default a lone run is padded with a
+    throw-away twin to keep results bit-identical to the same run inside any batch. That costs
+    about 1.5x for single runs; `pad_single=False` trades the guarantee for speed.
+    """
     if not named_fns:
         raise ValueError("train needs at least one reward")
     if not seeds:
@@ -462,7 +470,7 @@ def train_fns(
             for s in seeds:
                 results[(p.name, s)] = TrainResult(p.name, s, "error", (), 0, 0.0, 0.0, message=p.error)
     if good:
-        for res in _train_batch(task, cfg, good, list(seeds), progress):
+        for res in _train_batch(task, cfg, good, list(seeds), progress, pad_single):
             results[(res.candidate, res.seed)] = res
     return [results[(p.name, s)] for p in prepared for s in seeds]
 
@@ -473,6 +481,7 @@ def _train_batch(
     prepared: list[PreparedReward],
     seeds: list[int],
     progress: Callable[[ProgressInfo], None] | None,
+    pad_single: bool,
 ) -> list[TrainResult]:
     width = max(1, max(len(p.components) for p in prepared))
     per_cp = cfg.num_updates // cfg.n_checkpoints
@@ -481,6 +490,9 @@ def _train_batch(
     prog = build_program(task, cfg, batched_reward(prepared, width), width, chunk_updates)
 
     runs = [(ci, s) for ci in range(len(prepared)) for s in seeds]
+    n_real = len(runs)
+    if pad_single and n_real == 1:
+        runs = runs * 2
     keys = jnp.stack([jax.random.PRNGKey(s) for _, s in runs])
     cands = jnp.asarray([ci for ci, _ in runs], jnp.int32)
     eval_keys = [jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), 10_000 + i) for _, s in runs])
@@ -531,7 +543,7 @@ def _train_batch(
             break
 
     results = []
-    for i, (ci, seed) in enumerate(runs):
+    for i, (ci, seed) in enumerate(runs[:n_real]):
         nan_at = failed_at[i]
         results.append(TrainResult(
             candidate=prepared[ci].name,
@@ -542,7 +554,7 @@ def _train_batch(
             train_seconds=train_s,
             compile_seconds=compile_s,
             message=f"training diverged: non-finite network parameters by step {nan_at}" if nan_at else "",
-            extra={"batch_runs": n},
+            extra={"batch_runs": n_real},
         ))
     return results
 

@@ -31,7 +31,7 @@ _PATH_EVENTS = {
 _BLOCKED_PREFIXES = ("socket.", "ctypes.", "subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "pty.")
 _BLOCKED_EVENTS = {
     "os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "sys.addaudithook", "webbrowser.open",
-    "os.startfile", "os.putenv", "os.unsetenv",
+    "os.startfile",
 }
 
 

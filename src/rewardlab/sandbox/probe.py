@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import tempfile
 import time
@@ -77,12 +78,14 @@ def probe_many(
             write_json_atomic(job_dir / "job.json", {
                 "limits": limits.to_dict(),
                 "n_transitions": n_transitions,
+                "transitions_dir": str(root / "transitions"),
                 "seed": seed,
                 "candidates": [{"name": progs[i].name, "source": progs[i].source, "task": task_names[i]}
                                for i in pending],
             })
             tracker = _Tracker(job_dir, limits.wall_s, startup_s)
             outcome = watch(spawn("rewardlab.sandbox._probe_child", job_dir), job_dir, tracker.deadline)
+            _keep_transitions(job_dir, root / "transitions")
             results = _read_results(job_dir, len(pending))
             for j, i in enumerate(pending):
                 if j in results:
@@ -90,7 +93,7 @@ def probe_many(
             missing = [i for j, i in enumerate(pending) if j not in results]
             if not missing:
                 break
-            if not tracker.ready():
+            if not tracker.ready() or tracker.in_setup():
                 fail = _startup_failure(outcome, startup_s)
                 for i in missing:
                     reports[i] = fail.with_(name=progs[i].name)
@@ -110,27 +113,35 @@ class _Tracker:
     wall_s: float | None
     startup_s: float
     started: float = 0.0
-    current: int | None = None
+    current: tuple[int | None, bool] = (None, True)
     current_since: float = 0.0
 
     def __post_init__(self) -> None:
-        self.started = time.monotonic()
+        self.started = self.current_since = time.monotonic()
 
     def ready(self) -> bool:
         return (self.job_dir / "ready.json").exists()
 
+    def _read_current(self) -> tuple[int | None, bool]:
+        try:
+            data = json.loads((self.job_dir / "current.json").read_text())
+            return int(data["index"]), bool(data.get("setup", False))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None, True
+
+    def in_setup(self) -> bool:
+        """True while the child prepares (imports, sampling a task's transitions), not running a program."""
+        return self._read_current()[1]
+
     def deadline(self) -> float | None:
         if not self.ready():
             return self.started + self.startup_s
-        try:
-            index = json.loads((self.job_dir / "current.json").read_text())["index"]
-        except (OSError, ValueError, KeyError):
-            index = None
-        if index != self.current:
-            self.current, self.current_since = index, time.monotonic()
-        if self.wall_s is None or index is None:
-            return None if index is not None else self.started + self.startup_s
-        return self.current_since + self.wall_s
+        state = self._read_current()
+        if state != self.current:
+            self.current, self.current_since = state, time.monotonic()
+        if state[1]:
+            return self.current_since + self.startup_s
+        return None if self.wall_s is None else self.current_since + self.wall_s
 
 
 def _read_results(job_dir: Path, n: int) -> dict[int, CheckReport]:
@@ -178,6 +189,15 @@ def _startup_failure(outcome: ChildExit, startup_s: float) -> CheckReport:
         why = f"{outcome.describe()} before checking anything ({last_line(outcome.stderr_tail)})"
     msg = f"the probe process {why}; this is not the program's fault"
     return CheckReport.failure("crash", msg, stage="probe")
+
+
+def _keep_transitions(job_dir: Path, shared: Path) -> None:
+    """Move the child's freshly sampled transitions to the folder later children load them from."""
+    for path in (job_dir / "transitions").glob("*.npz"):
+        target = shared / path.name
+        if not target.exists():
+            shared.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
 
 
 def _new_job_dir(root: Path, attempt: int) -> Path:

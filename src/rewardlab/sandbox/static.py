@@ -14,8 +14,8 @@ short message that names the rule and the line.
 from __future__ import annotations
 
 import ast
-import math
 import time
+import warnings
 from dataclasses import dataclass
 
 from rewardlab.sandbox.allowlist import (
@@ -34,6 +34,7 @@ from rewardlab.sandbox.allowlist import (
     TYPING_NAMES,
     UNAVAILABLE_MODULES,
 )
+from rewardlab.sandbox.consts import const_digits, const_value
 from rewardlab.sandbox.report import CheckReport
 
 _STATEMENT_NAMES: dict[type, str] = {
@@ -85,7 +86,9 @@ def _check(source: str) -> CheckReport:
 
 def _parse(source: str) -> ast.Module | CheckReport:
     try:
-        return ast.parse(source, filename="<reward>")
+        with warnings.catch_warnings():  # e.g. invalid escape sequences: the child reports what matters
+            warnings.simplefilter("ignore")
+            return ast.parse(source, filename="<reward>")
     except SyntaxError as exc:
         line = exc.lineno
         text = (exc.text or "").strip()
@@ -162,8 +165,8 @@ class _Walker:
                 self.add("policy", "module-level", stmt, "remove the `if __name__ == '__main__':` block; "
                          "define compute_reward and nothing that runs on import")
                 continue
-            if isinstance(stmt, ast.ClassDef):
-                continue  # the `class` rule reports it
+            if isinstance(stmt, ast.ClassDef | ast.AsyncFunctionDef):
+                continue  # the `class` and `generator` rules report these
             what = _STATEMENT_NAMES.get(type(stmt), f"a `{type(stmt).__name__.lower()}` statement")
             self.add("policy", "module-level", stmt,
                      f"{what} at module level is not allowed: only imports, constants and function "
@@ -324,14 +327,16 @@ class _Walker:
 
     def _path_ok(self, path: str, node: ast.AST) -> bool:
         parts = path.split(".")
+        written = _short(node) if isinstance(node, ast.Attribute) else path
+        shown = f"`{written}`" if written == path else f"`{written}` ({path})"
         if parts[0] == "jax" and len(parts) > 1 and parts[1] not in JAX_TOP_LEVEL:
             allowed = ", ".join(sorted(JAX_TOP_LEVEL))
-            self.add("policy", "jax-attribute", node,
-                     f"`{path}` is not allowed: reward code may use jax.{{{allowed}}}")
+            self.add("policy", "jax-attribute", node, f"{shown} is not allowed: reward code may use "
+                     f"jax.{{{allowed}}}")
             return False
         bad = [p for p in parts if p in BLOCKED_ATTRIBUTES or p.startswith("_")]
         if bad:
-            self.add("policy", "forbidden-attribute", node, f"`{path}` is not allowed in reward code")
+            self.add("policy", "forbidden-attribute", node, f"{shown} is not allowed in reward code")
             return False
         return True
 
@@ -346,9 +351,9 @@ class _Walker:
 
     def _binop(self, node: ast.BinOp) -> None:
         parent = self.parents.get(node)
-        if isinstance(parent, ast.BinOp) and _const_digits(parent) is not None:
+        if isinstance(parent, ast.BinOp) and const_digits(parent) is not None:
             return  # the enclosing constant expression is judged as a whole
-        digits = _const_digits(node)
+        digits = const_digits(node)
         if digits is None:
             if isinstance(node.op, ast.Mult):
                 self._repeat(node)
@@ -364,7 +369,7 @@ class _Walker:
             if isinstance(seq, ast.List | ast.Tuple) or (isinstance(seq, ast.Constant) and isinstance(
                 seq.value, str | bytes
             )):
-                n = _const_value(count)
+                n = const_value(count)
                 if isinstance(n, int) and n > 1_000_000:
                     self.add("policy", "huge-constant", node,
                              f"`{_short(node)}` builds a sequence of {n:.3g} items: "
@@ -426,74 +431,6 @@ def _own_nodes(fn: ast.FunctionDef) -> list[ast.AST]:
             if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
                 stack.append(child)
     return out
-
-
-def _const_value(node: ast.AST) -> int | float | None:
-    """Value of a small all-constant arithmetic expression, or None (never computes anything big)."""
-    digits = _const_digits(node)
-    if digits is None or digits > MAX_CONST_DIGITS:
-        return None
-    return _eval_small(node)
-
-
-def _const_digits(node: ast.AST, depth: int = 0) -> float | None:
-    """Estimated log10 of |value| for a constant arithmetic expression; None if not constant."""
-    if depth > 50:
-        return None
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        v = abs(node.value)
-        return math.log10(v) if v and math.isfinite(v) else 0.0
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        return _const_digits(node.operand, depth + 1)
-    if not isinstance(node, ast.BinOp):
-        return None
-    left = _const_digits(node.left, depth + 1)
-    right = _const_digits(node.right, depth + 1)
-    if left is None or right is None:
-        return None
-    if isinstance(node.op, ast.Pow):
-        if right > MAX_CONST_DIGITS:
-            return math.inf if left > 0 else 0.0
-        exponent = _eval_small(node.right)
-        if not isinstance(exponent, int | float) or exponent <= 0:
-            return 0.0
-        return abs(exponent) * left
-    if isinstance(node.op, ast.LShift):
-        shift = _eval_small(node.right) if right <= 6 else math.inf
-        return left + (shift if isinstance(shift, int | float) else 0) * math.log10(2)
-    if isinstance(node.op, ast.Mult):
-        return left + right
-    if isinstance(node.op, ast.Add | ast.Sub):
-        return max(left, right) + 1
-    return left
-
-
-def _eval_small(node: ast.AST) -> int | float | None:
-    """Evaluate an all-constant expression already known to be small (None if it cannot be)."""
-    try:
-        return _eval_small_unsafe(node)
-    except (ArithmeticError, ValueError, TypeError, RecursionError):
-        return None
-
-
-def _eval_small_unsafe(node: ast.AST) -> int | float | None:
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.UnaryOp):
-        v = _eval_small(node.operand)
-        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
-    if isinstance(node, ast.BinOp):
-        if (_const_digits(node) or 0) > MAX_CONST_DIGITS:
-            return None
-        a, b = _eval_small(node.left), _eval_small(node.right)
-        if a is None or b is None:
-            return None
-        ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
-               ast.Pow: lambda: a**b, ast.LShift: lambda: a << b, ast.Div: lambda: a / b,
-               ast.FloorDiv: lambda: a // b, ast.Mod: lambda: a % b}
-        fn = ops.get(type(node.op))
-        return fn() if fn else None
-    return None
 
 
 def _short(node: ast.AST) -> str:

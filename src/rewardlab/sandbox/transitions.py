@@ -8,6 +8,8 @@ or that overflows near failure, shows up here instead of as a NaN after minutes 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -70,6 +72,48 @@ def sample_transitions(task: Task, n: int = 64, seed: int = 0, n_envs: int = 16,
     ])
     take = lambda tree: jax.tree.map(lambda x: x[pick], tree)
     return Batch(take(states), take(actions), take(next_states), done_np[pick])
+
+
+def cache_name(task_name: str, n: int, seed: int) -> str:
+    """File name of a sampled batch: sampling is deterministic in (task, n, seed)."""
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', task_name)}-n{n}-s{seed}.v1.npz"
+
+
+def save_batch(path: Path, batch: Batch) -> None:
+    """Write a batch as flat arrays (the parent moves it to the shared cache when the child is done)."""
+    leaves = jax.tree.leaves((batch.state, batch.action, batch.next_state))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        np.savez(fh, terminal=batch.terminal, **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
+
+
+def load_batch(path: Path, task: Task) -> Batch | None:
+    """A cached batch rebuilt on the task's state structure; None if missing or not what it should be."""
+    if not path.is_file():
+        return None
+    env, params = task.make_env()
+    template = jax.eval_shape(lambda k: _template(env, params, k), jax.random.PRNGKey(0))
+    leaves, treedef = jax.tree.flatten(template)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = [data[f"leaf{i}"] for i in range(len(leaves))]
+            terminal = data["terminal"]
+    except (OSError, KeyError, ValueError):
+        return None
+    n = len(terminal)
+    for arr, spec in zip(arrays, leaves, strict=True):
+        if arr.shape != (n, *spec.shape) or arr.dtype != spec.dtype:
+            return None
+    state, action, next_state = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in arrays])
+    return Batch(state, action, next_state, terminal.astype(bool))
+
+
+def _template(env: Any, params: Any, key: jax.Array) -> tuple[Any, Any, Any]:
+    """The (state, action, next_state) structure of one transition."""
+    spec = action_spec(env, params)
+    _, s = env.reset_env(key, params)
+    a = jnp.int32(0) if spec.discrete else jnp.zeros((spec.n,), jnp.float32)
+    return s, a, s
 
 
 def describe_state(batch_state: Any, index: int, limit: int = 6) -> str:

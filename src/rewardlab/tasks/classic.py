@@ -145,8 +145,8 @@ def mountaincar() -> Task:
         ),
         make_env=_env("MountainCar-v0"),
         ppo=PPOConfig(
-            total_timesteps=500_000, num_envs=16, num_steps=128, update_epochs=4, num_minibatches=4,
-            lr=1e-3, ent_coef=0.01,
+            total_timesteps=200_000, num_envs=16, num_steps=128, update_epochs=4, num_minibatches=4,
+            lr=1e-3, ent_coef=0.01, normalize_obs=True,
         ),
         human=_program("MountainCar-v0", "mountaincar_human", "human"),
         sparse=_program("MountainCar-v0", "mountaincar_sparse", "sparse"),
@@ -178,8 +178,8 @@ def mountaincar_continuous() -> Task:
         ),
         make_env=_env("MountainCarContinuous-v0"),
         ppo=PPOConfig(
-            total_timesteps=500_000, num_envs=16, num_steps=128, update_epochs=4, num_minibatches=4,
-            lr=1e-3, ent_coef=0.0, gamma=0.99,
+            total_timesteps=200_000, num_envs=16, num_steps=128, update_epochs=4, num_minibatches=4,
+            lr=1e-3, ent_coef=0.0, gamma=0.99, normalize_obs=True,
         ),
         human=_program("MountainCarContinuous-v0", "mountaincar_continuous_human", "human"),
         sparse=_program("MountainCarContinuous-v0", "mountaincar_continuous_sparse", "sparse"),

@@ -1,0 +1,59 @@
+"""Random-policy transitions from a task's environment, for checks and probes.
+
+Rewards are judged on real transitions, including terminal ones and time-limit truncations, so the
+sampler runs uniformly random actions from resets and records (state, action, next_state) with the
+true final state on terminal steps (no auto-reset in between).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from rewardlab.tasks.base import Task
+
+
+class Transitions(NamedTuple):
+    """Leaves have a leading axis of length n_envs * n_steps."""
+
+    state: Any
+    action: jax.Array
+    next_state: Any
+    terminated: jax.Array
+    truncated: jax.Array
+    env_reward: jax.Array
+
+
+def random_action(key: jax.Array, space: Any) -> jax.Array:
+    if hasattr(space, "n"):
+        return jax.random.randint(key, (), 0, space.n).astype(jnp.int32)
+    shape = tuple(space.shape) or (1,)
+    return jax.random.uniform(key, shape, jnp.float32, space.low, space.high)
+
+
+def random_transitions(task: Task, n_envs: int = 16, n_steps: int = 64, seed: int = 0) -> Transitions:
+    """`n_envs * n_steps` transitions under a uniformly random policy, resetting after each episode end."""
+    env, params = task.make_env()
+    space = env.action_space(params)
+
+    def one_env(key):
+        k_reset, k_run = jax.random.split(key)
+        _, state = env.reset_env(k_reset, params)
+
+        def step(state, k):
+            k_a, k_s, k_r = jax.random.split(k, 3)
+            action = random_action(k_a, space)
+            _, next_state, reward, term, _ = env.step_env(k_s, state, action, params)
+            trunc = env.is_truncated(next_state, params)
+            done = jnp.logical_or(term, trunc)
+            _, reset_state = env.reset_env(k_r, params)
+            carry = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, next_state)
+            return carry, Transitions(state, action, next_state, term.astype(bool), trunc, reward)
+
+        _, tr = jax.lax.scan(step, state, jax.random.split(k_run, n_steps))
+        return tr
+
+    tr = jax.jit(jax.vmap(one_env))(jax.random.split(jax.random.PRNGKey(seed), n_envs))
+    return jax.tree.map(lambda x: x.reshape((n_envs * n_steps, *x.shape[2:])), tr)
