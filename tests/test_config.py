@@ -33,7 +33,9 @@ def test_invalid_config_names_the_problem(kwargs, fragment):
 
 
 def test_overrides_parse_to_field_types():
-    cfg = apply_overrides(PPOConfig(), {"lr": "1e-3", "num_envs": "16", "anneal_lr": "false", "hidden": "32,32"})
+    cfg = apply_overrides(
+        PPOConfig(), {"lr": "1e-3", "num_envs": "16", "anneal_lr": "false", "hidden": "32,32"}
+    )
     assert cfg.lr == 1e-3 and cfg.num_envs == 16 and cfg.anneal_lr is False and cfg.hidden == (32, 32)
     assert apply_overrides(PPOConfig(), {"total_timesteps": "2e5"}).total_timesteps == 200_000
 

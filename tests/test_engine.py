@@ -34,8 +34,9 @@ def test_gae_matches_a_python_loop():
     values = rng.normal(size=(37, 5)).astype(np.float32)
     dones = rng.random((37, 5)) < 0.1
     last = rng.normal(size=(5,)).astype(np.float32)
-    adv, target = ppo_jax.compute_gae(jnp.asarray(rewards), jnp.asarray(values), jnp.asarray(dones),
-                                      jnp.asarray(last), 0.97, 0.9)
+    adv, target = ppo_jax.compute_gae(
+        jnp.asarray(rewards), jnp.asarray(values), jnp.asarray(dones), jnp.asarray(last), 0.97, 0.9
+    )
     want_adv, want_target = _gae_loop(rewards, values, dones, last, 0.97, 0.9)
     np.testing.assert_allclose(np.asarray(adv), want_adv, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(np.asarray(target), want_target, rtol=1e-5, atol=1e-5)
@@ -60,7 +61,7 @@ def test_batch_gives_each_candidate_the_result_it_gets_alone():
 def test_results_record_components_and_true_final_states():
     src = CARTPOLE.sparse.source.replace(
         'return alive, {"alive": alive}',
-        'fell = jnp.where((jnp.abs(next_state.theta) > 0.2094) | (jnp.abs(next_state.x) > 2.4), 1.0, 0.0)\n'
+        "fell = jnp.where((jnp.abs(next_state.theta) > 0.2094) | (jnp.abs(next_state.x) > 2.4), 1.0, 0.0)\n"
         '    return alive, {"alive": alive, "fell": fell}',
     )
     res = ppo_jax.train(CARTPOLE, [RewardProgram("watch", src)], TINY, seeds=[0])[0]
@@ -76,10 +77,13 @@ def test_results_record_components_and_true_final_states():
 
 
 def test_bad_candidates_fail_alone_and_nan_stops_only_its_run():
-    bad_trace = RewardProgram("bad_trace", "def compute_reward(state, action, next_state):\n    return undefined_name, {}\n")
+    bad_trace = RewardProgram(
+        "bad_trace", "def compute_reward(state, action, next_state):\n    return undefined_name, {}\n"
+    )
     bad_shape = RewardProgram(
         "bad_shape",
-        "import jax.numpy as jnp\ndef compute_reward(state, action, next_state):\n    return jnp.ones(3), {}\n",
+        "import jax.numpy as jnp\ndef compute_reward(state, action, next_state):\n"
+        "    return jnp.ones(3), {}\n",
     )
     nan = RewardProgram(
         "nan",

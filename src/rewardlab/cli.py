@@ -81,7 +81,9 @@ def _add_optional(sub: argparse._SubParsersAction) -> None:
 
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the registered tasks", description="List the registered tasks.")
-    p.add_argument("--show", metavar="NAME", help="print one task in full: description, state, fitness, rewards")
+    p.add_argument(
+        "--show", metavar="NAME", help="print one task in full: description, state, fitness, rewards"
+    )
     p.set_defaults(func=cmd_tasks)
 
 
@@ -105,7 +107,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for name in tasks.names():
         t = tasks.get(name)
         rows.append((name, t.action_doc.split(":")[0], f"{t.ppo.total_timesteps:,}", t.fitness_doc))
-    widths = [max(len(r[i]) for r in rows + [("task", "action", "steps", "fitness")]) for i in range(3)]
+    widths = [max(len(r[i]) for r in [*rows, ("task", "action", "steps", "fitness")]) for i in range(3)]
     header = ("task", "action", "steps", "fitness")
     for r in [header, *rows]:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}")
@@ -131,12 +133,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("task", help="task name (see `rewardlab tasks`)")
     p.add_argument(
-        "--reward", action="append", metavar="human|sparse|PATH.py",
+        "--reward",
+        action="append",
+        metavar="human|sparse|PATH.py",
         help="reward to train with; repeat to train several side by side (default: human)",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds per reward (default: 3)")
     p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
-    p.add_argument("--steps", type=int, help="environment steps per run (shortcut for --set total_timesteps=N)")
+    p.add_argument(
+        "--steps", type=int, help="environment steps per run (shortcut for --set total_timesteps=N)"
+    )
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a PPO setting")
     p.add_argument("--json", metavar="PATH", help="also write every result (checkpoints included) as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -187,16 +193,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{cfg.num_updates * cfg.batch_size:,} steps per run (compiling first)",
         file=sys.stderr,
     )
-    bar = _progress_bar(n_runs, cfg.num_updates * cfg.batch_size, disable=args.no_progress)
+    bar = _Bar(n_runs, cfg.num_updates * cfg.batch_size, disable=args.no_progress)
     t0 = time.perf_counter()
     try:
-        results = ppo_jax.train(task, programs, cfg, seeds, progress=bar.update if bar else None)
+        results = ppo_jax.train(task, programs, cfg, seeds, progress=bar.update)
     except RewardProgramError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        if bar:
-            bar.close()
+        bar.close()
     wall = time.perf_counter() - t0
     _print_results(task, results, wall)
     if args.json:
@@ -219,8 +224,14 @@ class _Bar:
         from tqdm import tqdm
 
         self.n_runs = n_runs
-        self.bar = tqdm(total=n_runs * steps_per_run, unit="step", unit_scale=True, disable=disable,
-                        file=sys.stderr, desc="training")
+        self.bar = tqdm(
+            total=n_runs * steps_per_run,
+            unit="step",
+            unit_scale=True,
+            disable=disable,
+            file=sys.stderr,
+            desc="training",
+        )
         self.last = 0
 
     def update(self, info) -> None:
@@ -234,10 +245,6 @@ class _Bar:
         self.bar.close()
 
 
-def _progress_bar(n_runs: int, steps_per_run: int, disable: bool) -> _Bar | None:
-    return _Bar(n_runs, steps_per_run, disable)
-
-
 def _print_results(task, results, wall: float) -> None:
     print(f"\n{task.name} — fitness: {task.fitness_doc}")
     header = f"{'reward':<28} {'seed':>4} {'final':>9} {'best':>9} {'env return':>11}  status"
@@ -246,17 +253,24 @@ def _print_results(task, results, wall: float) -> None:
     by_reward: dict[str, list] = {}
     for r in results:
         by_reward.setdefault(r.candidate, []).append(r)
-        env_ret = r.checkpoints[-1].eval_metrics.get("env_return", float("nan")) if r.checkpoints else float("nan")
+        env_ret = (
+            r.checkpoints[-1].eval_metrics.get("env_return", float("nan")) if r.checkpoints else float("nan")
+        )
         status = r.status if r.ok else f"{r.status}: {r.message}"
-        print(f"{r.candidate:<28} {r.seed:>4} {r.final_fitness:>9.4g} {r.max_fitness:>9.4g} {env_ret:>11.4g}  {status}")
+        print(
+            f"{r.candidate:<28} {r.seed:>4} {r.final_fitness:>9.4g} {r.max_fitness:>9.4g} "
+            f"{env_ret:>11.4g}  {status}"
+        )
     print("-" * len(header))
     for name, rs in by_reward.items():
         finals = [r.final_fitness for r in rs if r.checkpoints]
         med = statistics.median(finals) if finals else float("nan")
         print(f"{name:<28} {'med':>4} {med:>9.4g}")
     first = results[0]
-    print(f"\nwall {wall:.1f} s (compile {first.compile_seconds:.1f} s, training {first.train_seconds:.1f} s "
-          f"for {len(results)} run(s) in one batch)")
+    print(
+        f"\nwall {wall:.1f} s (compile {first.compile_seconds:.1f} s, training {first.train_seconds:.1f} s "
+        f"for {len(results)} run(s) in one batch)"
+    )
 
 
 if __name__ == "__main__":

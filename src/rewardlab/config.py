@@ -36,18 +36,29 @@ class PPOConfig:
     ent_coef: float = _f(0.01, "Entropy bonus coefficient.")
     vf_coef: float = _f(0.5, "Value-loss coefficient.")
     max_grad_norm: float = _f(0.5, "Global gradient-norm clip.")
-    hidden: tuple[int, ...] = _f((64, 64), "Hidden layer sizes of the actor and of the critic (separate MLPs).")
+    hidden: tuple[int, ...] = _f(
+        (64, 64), "Hidden layer sizes of the actor and of the critic (separate MLPs)."
+    )
     activation: str = _f("tanh", "Hidden activation: tanh or relu.")
     normalize_obs: bool = _f(False, "Normalise observations with running mean/variance.")
     normalize_reward: bool = _f(False, "Scale rewards by a running std of the discounted return.")
-    log_std_init: float = _f(0.0, "Initial log standard deviation of the Gaussian policy (continuous actions).")
+    log_std_init: float = _f(
+        0.0, "Initial log standard deviation of the Gaussian policy (continuous actions)."
+    )
     n_checkpoints: int = _f(10, "Checkpoints per run at which fitness and reward components are recorded.")
     eval_episodes: int = _f(16, "Evaluation episodes per checkpoint (run in parallel, greedy policy).")
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("total_timesteps", "num_envs", "num_steps", "update_epochs", "num_minibatches",
-                     "n_checkpoints", "eval_episodes"):
+        for name in (
+            "total_timesteps",
+            "num_envs",
+            "num_steps",
+            "update_epochs",
+            "num_minibatches",
+            "n_checkpoints",
+            "eval_episodes",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
         if (self.num_envs * self.num_steps) % self.num_minibatches:
@@ -110,7 +121,9 @@ def _parse_like(current: Any, raw: str) -> Any:
             return False
         raise ValueError("expected true/false")
     if isinstance(current, int):
-        return int(float(raw)) if raw.replace("_", "").replace("e", "").replace(".", "").isdigit() else int(raw)
+        return (
+            int(float(raw)) if raw.replace("_", "").replace("e", "").replace(".", "").isdigit() else int(raw)
+        )
     if isinstance(current, float):
         return float(raw)
     if isinstance(current, tuple):

@@ -11,9 +11,9 @@ from rewardlab.cooper.rm import format_rm_input
 
 
 def test_rm_input_format():
-    assert format_rm_input("(1+2)*3=", "9", "1+2=3;3*3=9;####9") == "Q:(1+2)*3=|R:9|C:1+2=3;3*3=9;####9"
+    assert format_rm_input("(1+2)*3=", "9", "1+2=3;3*3=9;####9") == "Q:(1+2)*3=|C:1+2=3;3*3=9;####9|R:9"
     long = "x" * 70 + "####9"
-    assert format_rm_input("q", "9", long, max_chars=10) == "Q:q|R:9|C:xxxxx####9"  # the tail is kept
+    assert format_rm_input("q", "9", long, max_chars=10) == "Q:q|C:xxxxx####9|R:9"  # the tail is kept
 
 
 def test_rm_encoding_ends_with_eos_and_pads_right():

@@ -128,9 +128,11 @@ def test_cpu_budget_interrupts_python_loops_and_can_be_rearmed():
 
 def test_child_dies_with_its_parent():
     script = """
-        import subprocess, sys
-        code = "from rewardlab.sandbox.guard import exit_with_parent; import time; exit_with_parent(); time.sleep(60)"
-        child = subprocess.Popen([sys.executable, "-c", code])
+        import os, subprocess, sys
+        code = "from rewardlab.sandbox.guard import exit_with_parent as e; import time; e(); time.sleep(60)"
+        env = {**os.environ, "REWARDLAB_SANDBOX_PARENT": str(os.getpid())}
+        child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
         print(child.pid)
     """
     proc = _run(script)

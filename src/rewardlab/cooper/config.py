@@ -38,7 +38,7 @@ class CooperConfig:
     sft_batch: int = _f(64, "SFT batch size.")
     sft_lr: float = _f(2e-3, "SFT peak learning rate.")
     # reward model
-    rm_init: str = _f("policy", "RM initialisation: 'policy' (the SFT policy's backbone plus a new score head, as "
+    rm_init: str = _f("scratch", "RM initialisation: 'policy' (the SFT policy's backbone plus a new score head, as "
                                 "the paper starts VerifyRM from an instruction LM) or 'scratch' (rm_* sizes).")
     rm_hidden: int = _f(96, "RM hidden size (Llama sequence classifier, one logit).")
     rm_layers: int = _f(2, "RM decoder layers.")
@@ -51,8 +51,8 @@ class CooperConfig:
         "Sampling temperatures cycled over RM-data problems (diversity, like many source LLMs).",
     )
     judge_noise: float = _f(0.0, "Probability that the hybrid-annotation judge flips its verdict.")
-    rm_epochs: int = _f(4, "BCE epochs for the initial RM.")
-    rm_lr: float = _f(1e-3, "Initial RM learning rate (AdamW, linear decay).")
+    rm_epochs: int = _f(8, "BCE epochs for the initial RM.")
+    rm_lr: float = _f(2e-3, "Initial RM learning rate (AdamW, linear decay).")
     rm_batch: int = _f(64, "Initial RM batch size.")
     rm_val_frac: float = _f(0.15, "Fraction of hybrid-labelled rows held out to measure RM accuracy.")
     rm_max_chars: int = _f(64, "Completion characters kept in the RM input (the tail is kept).")
@@ -62,7 +62,7 @@ class CooperConfig:
         "accuracy is tracked during RL; never used for training.",
     )
     # GRPO
-    grpo_steps: int = _f(200, "GRPO steps per arm and seed.")
+    grpo_steps: int = _f(150, "GRPO steps per arm and seed.")
     prompts_per_step: int = _f(16, "Prompts per GRPO step.")
     num_generations: int = _f(8, "Rollouts per prompt (group size).")
     max_completion_length: int = _f(32, "Max new tokens per rollout.")
@@ -88,7 +88,7 @@ class CooperConfig:
     # experiment
     arms: tuple[str, ...] = _f(ARMS, "Arms to run: rule, static, cooper.")
     seeds: tuple[int, ...] = _f((0, 1, 2), "GRPO seeds (rollout sampling and prompt order).")
-    workers: int = _f(1, "Arm/seed runs executed in parallel processes.")
+    workers: int = _f(2, "Arm/seed runs executed in parallel processes.")
     threads: int = _f(1, "torch threads per process (measured: more threads hurt on a loaded 2-core box).")
 
     def __post_init__(self) -> None:
@@ -153,6 +153,7 @@ SMOKE = dict(
     bench_every=1,
     hack_window=2,
     seeds=(0,),
+    workers=1,
 )
 PRESETS: dict[str, dict[str, Any]] = {"full": {}, "smoke": SMOKE}
 

@@ -1,7 +1,7 @@
 """The reference-based reward model M(q, r, c): input format, scoring, BCE training, pairwise loss.
 
 One string holds the question, the reference answer and the candidate (the official code uses XML-like
-fields; at character level we use ``Q:<q>|R:<r>|C:<c>`` followed by EOS). The score is the sigmoid of
+fields in q, r, c order; at character level we use ``Q:<q>|C:<c>|R:<r>`` followed by EOS). The score is the sigmoid of
 the single logit read at the last non-pad token (``LlamaForSequenceClassification``).
 """
 
@@ -24,9 +24,14 @@ class RMExample:
 
 
 def format_rm_input(question: str, reference: str, completion: str, max_chars: int = 64) -> str:
-    """``Q:<question>|R:<reference>|C:<completion tail>`` (long completions keep their last characters)."""
+    """``Q:<question>|C:<completion tail>|R:<reference>`` (long completions keep their last characters).
+
+    The reference comes last, next to the candidate's final answer: a from-scratch character-level
+    classifier learns the comparison far faster at short range (with ``Q|R|C`` order a 0.3 M model
+    stayed at chance after 300 steps here).
+    """
     c = completion if len(completion) <= max_chars else completion[-max_chars:]
-    return f"Q:{question}|R:{reference}|C:{c}"
+    return f"Q:{question}|C:{c}|R:{reference}"
 
 
 def encode_rm(tok, texts: Sequence[str]):

@@ -50,7 +50,9 @@ class AgentParams(NamedTuple):
     log_std: jax.Array  # unused (shape (0,)) for discrete actions
 
 
-def agent_init(key: jax.Array, obs_dim: int, spec: ActionSpec, hidden: tuple[int, ...], log_std: float) -> AgentParams:
+def agent_init(
+    key: jax.Array, obs_dim: int, spec: ActionSpec, hidden: tuple[int, ...], log_std: float
+) -> AgentParams:
     k_actor, k_critic = jax.random.split(key)
     actor = mlp_init(k_actor, (obs_dim, *hidden, spec.n), out_gain=0.01)
     critic = mlp_init(k_critic, (obs_dim, *hidden, 1), out_gain=1.0)

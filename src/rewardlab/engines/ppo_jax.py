@@ -211,7 +211,9 @@ def compute_gae(
         adv = delta + gamma * lam * nonterminal * next_adv
         return (adv, value), adv
 
-    _, adv = jax.lax.scan(step, (jnp.zeros_like(last_value), last_value), (rewards, values, dones), reverse=True)
+    _, adv = jax.lax.scan(
+        step, (jnp.zeros_like(last_value), last_value), (rewards, values, dones), reverse=True
+    )
     return adv, adv + values
 
 
@@ -269,7 +271,9 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         v = P.value(r.params, obs_n, cfg.activation)
         action, logp = P.sample_action(k_act, out, r.params.log_std, spec)
         a_env = P.env_action(action, spec)
-        obs_st, s_st, r_env, term, _ = v_step(jax.random.split(k_step, n_envs), r.env_state, a_env, env_params)
+        obs_st, s_st, r_env, term, _ = v_step(
+            jax.random.split(k_step, n_envs), r.env_state, a_env, env_params
+        )
         obs_st = obs_st.reshape(n_envs, obs_dim).astype(jnp.float32)
         trunc = v_trunc(s_st, env_params)
         term = term.astype(bool)
@@ -303,7 +307,9 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         )
         ep = jax.tree.map(lambda x: jnp.where(done, 0.0, x), ep)
         trans = Transition(obs_n, r.obs, action, logp, v, train_reward, done)
-        r = r._replace(env_state=next_state, obs=next_obs, ret_stats=ret_stats, ret_acc=ret_acc, episode=ep, key=key)
+        r = r._replace(
+            env_state=next_state, obs=next_obs, ret_stats=ret_stats, ret_acc=ret_acc, episode=ep, key=key
+        )
         return (r, st), trans
 
     def loss_fn(params: P.AgentParams, batch: Transition, adv: jax.Array, target: jax.Array):
@@ -357,8 +363,14 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
     def chunk(r: Runner) -> tuple[Runner, ChunkStats]:
         zero = jnp.float32(0.0)
         st = ChunkStats(
-            zero, zero, zero, zero,
-            jnp.zeros((width,)), jnp.full((width,), jnp.inf), jnp.full((width,), -jnp.inf), zero,
+            zero,
+            zero,
+            zero,
+            zero,
+            jnp.zeros((width,)),
+            jnp.full((width,), jnp.inf),
+            jnp.full((width,), -jnp.inf),
+            zero,
         )
         (r, st), _ = jax.lax.scan(one_update, (r, st), None, length=chunk_updates)
         return r, st
@@ -369,9 +381,14 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         obs, state = v_reset(jax.random.split(k_reset, n), env_params)
         sig0 = v_signals(state, jnp.zeros((n,)), state, jnp.zeros((n,), bool))
         zeros = jnp.zeros((n,), jnp.float32)
-        acc0 = {"length": zeros, "env_return": zeros, "reward_return": zeros,
-                "terminated": jnp.zeros((n,), bool), "ended": jnp.zeros((n,), bool),
-                **{k: jnp.zeros_like(v, jnp.float32) for k, v in sig0.items()}}
+        acc0 = {
+            "length": zeros,
+            "env_return": zeros,
+            "reward_return": zeros,
+            "terminated": jnp.zeros((n,), bool),
+            "ended": jnp.zeros((n,), bool),
+            **{k: jnp.zeros_like(v, jnp.float32) for k, v in sig0.items()},
+        }
 
         def step(carry, k):
             obs, state, acc = carry
@@ -418,7 +435,9 @@ def _chunk_updates(per_checkpoint: int) -> int:
 
 
 def _finite(tree: Any) -> jax.Array:
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
+    leaves = [
+        jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)
+    ]
     return jnp.all(jnp.stack(leaves))
 
 
@@ -495,8 +514,10 @@ def _train_batch(
         runs = runs * 2
     keys = jnp.stack([jax.random.PRNGKey(s) for _, s in runs])
     cands = jnp.asarray([ci for ci, _ in runs], jnp.int32)
-    eval_keys = [jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), 10_000 + i) for _, s in runs])
-                 for i in range(cfg.n_checkpoints)]
+    eval_keys = [
+        jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), 10_000 + i) for _, s in runs])
+        for i in range(cfg.n_checkpoints)
+    ]
 
     t0 = time.perf_counter()
     runner = jax.jit(jax.vmap(prog.init))(keys, cands)
@@ -545,29 +566,40 @@ def _train_batch(
     results = []
     for i, (ci, seed) in enumerate(runs[:n_real]):
         nan_at = failed_at[i]
-        results.append(TrainResult(
-            candidate=prepared[ci].name,
-            seed=seed,
-            status="nan" if nan_at is not None else "ok",
-            checkpoints=tuple(checkpoints[i]),
-            env_steps=nan_at if nan_at is not None else total_steps,
-            train_seconds=train_s,
-            compile_seconds=compile_s,
-            message=f"training diverged: non-finite network parameters by step {nan_at}" if nan_at else "",
-            extra={"batch_runs": n_real},
-        ))
+        results.append(
+            TrainResult(
+                candidate=prepared[ci].name,
+                seed=seed,
+                status="nan" if nan_at is not None else "ok",
+                checkpoints=tuple(checkpoints[i]),
+                env_steps=nan_at if nan_at is not None else total_steps,
+                train_seconds=train_s,
+                compile_seconds=compile_s,
+                message=f"training diverged: non-finite network parameters by step {nan_at}"
+                if nan_at
+                else "",
+                extra={"batch_runs": n_real},
+            )
+        )
     return results
 
 
 def _merge(a: ChunkStats, b: ChunkStats) -> ChunkStats:
     return ChunkStats(
-        a.episodes + b.episodes, a.reward_return + b.reward_return, a.env_return + b.env_return,
-        a.length + b.length, a.comp_sum + b.comp_sum, np.minimum(a.comp_min, b.comp_min),
-        np.maximum(a.comp_max, b.comp_max), a.comp_count + b.comp_count,
+        a.episodes + b.episodes,
+        a.reward_return + b.reward_return,
+        a.env_return + b.env_return,
+        a.length + b.length,
+        a.comp_sum + b.comp_sum,
+        np.minimum(a.comp_min, b.comp_min),
+        np.maximum(a.comp_max, b.comp_max),
+        a.comp_count + b.comp_count,
     )
 
 
-def _checkpoint(step: int, seconds: float, names: tuple[str, ...], ev: EvalOut, st: ChunkStats, i: int) -> Checkpoint:
+def _checkpoint(
+    step: int, seconds: float, names: tuple[str, ...], ev: EvalOut, st: ChunkStats, i: int
+) -> Checkpoint:
     episodes = float(st.episodes[i])
     per_ep = (lambda x: float(x[i]) / episodes) if episodes > 0 else (lambda x: math.nan)
     count = max(float(st.comp_count[i]), 1.0)

@@ -46,9 +46,19 @@ def harden(limits: Limits, file_size_mb: int = 256) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG instead of killing us
 
 
+PARENT_ENV = "REWARDLAB_SANDBOX_PARENT"
+
+
 def exit_with_parent() -> None:
-    """Die as soon as the parent dies: a child nobody waits for must not keep a core busy."""
-    parent = os.getppid()
+    """Die as soon as the parent dies: a child nobody waits for must not keep a core busy.
+
+    The parent's pid comes from the environment (set by `process.spawn`), so a parent that died
+    while this process was still starting up is noticed too.
+    """
+    try:
+        parent = int(os.environ[PARENT_ENV])
+    except (KeyError, ValueError):
+        parent = os.getppid()
 
     def watch() -> None:
         while True:

@@ -84,7 +84,9 @@ def probe_many(
                                for i in pending],
             })
             tracker = _Tracker(job_dir, limits.wall_s, startup_s)
-            outcome = watch(spawn("rewardlab.sandbox._probe_child", job_dir), job_dir, tracker.deadline)
+            # Probes are tiny: run them on the CPU so that no child grabs accelerator memory.
+            child = spawn("rewardlab.sandbox._probe_child", job_dir, extra_env={"JAX_PLATFORMS": "cpu"})
+            outcome = watch(child, job_dir, tracker.deadline)
             _keep_transitions(job_dir, root / "transitions")
             results = _read_results(job_dir, len(pending))
             for j, i in enumerate(pending):

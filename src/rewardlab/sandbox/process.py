@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rewardlab
+from rewardlab.sandbox.guard import PARENT_ENV
 
 SECRET_PATTERN = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
 POLL_S = 0.05
@@ -75,6 +76,7 @@ def child_env(job_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str
         "MALLOC_ARENA_MAX": "2",
         "REWARDLAB_JAX_CACHE": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        PARENT_ENV: str(os.getpid()),
     })
     env.update(extra or {})
     return env

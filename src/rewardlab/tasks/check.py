@@ -69,7 +69,9 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
             raise _fail(task, f"{program.origin} reward fails on random transitions: {exc}") from exc
         n = tr.action.shape[0]
         if jnp.shape(total) not in ((n,), (n, 1)):
-            raise _fail(task, f"{program.origin} reward total must be a scalar, got shape {jnp.shape(total)[1:]}")
+            raise _fail(
+                task, f"{program.origin} reward total must be a scalar, got shape {jnp.shape(total)[1:]}"
+            )
         if not np.all(np.isfinite(np.asarray(total))):
             raise _fail(task, f"{program.origin} reward total is not finite on random transitions")
         if not isinstance(comps, dict) or not comps:
@@ -84,7 +86,9 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
     if task.fitness_range is not None:
         lo, hi = task.fitness_range
         if not lo <= fitness <= hi:
-            raise _fail(task, f"random-policy fitness {fitness} is outside fitness_range {task.fitness_range}")
+            raise _fail(
+                task, f"random-policy fitness {fitness} is outside fitness_range {task.fitness_range}"
+            )
 
 
 def _random_policy_fitness(task: Task, tr, n_envs: int) -> float:
@@ -97,12 +101,14 @@ def _random_policy_fitness(task: Task, tr, n_envs: int) -> float:
         start = 0
         for i in np.flatnonzero(rows["term"][e] | rows["trunc"][e]):
             ep["length"].append(i + 1 - start)
-            ep["env_return"].append(float(rows["reward"][e, start:i + 1].sum()))
+            ep["env_return"].append(float(rows["reward"][e, start : i + 1].sum()))
             ep["terminated"].append(bool(rows["term"][e, i]))
             for k in signals:
-                ep[k].append(float(rows[k][e, start:i + 1].sum()))
+                ep[k].append(float(rows[k][e, start : i + 1].sum()))
             start = i + 1
     if not ep["length"]:
-        raise TaskCheckError(f"task {task.name!r}: no random episode ended; raise n_steps to check the fitness")
+        raise TaskCheckError(
+            f"task {task.name!r}: no random episode ended; raise n_steps to check the fitness"
+        )
     fitness, _ = task.fitness({k: jnp.asarray(v) for k, v in ep.items()})
     return float(fitness)

@@ -1,0 +1,38 @@
+# Two-command quickstart: `make demo` (set up + run the main job) and `make test` (set up + run the tests).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := requirements/constraints.txt
+DEMO_TASK ?= CartPole-v1
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+# Core install: JAX stack + the CLI; enough for the demo.
+$(VENV)/.core: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
+	touch $@
+
+# Everything the tests exercise: LLM SDKs, Cooper (torch CPU, transformers, TRL), SB3 for benchmarks, dev tools.
+$(VENV)/.full: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench]"
+	touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/rewardlab train $(DEMO_TASK) --reward human --reward sparse --seeds 2
+
+test: $(VENV)/.full
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.full
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(VENV)/.full
+	$(BIN)/python benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

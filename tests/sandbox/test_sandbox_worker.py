@@ -1,0 +1,132 @@
+"""The isolated training worker: real training in a child, and survival when the child is killed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from rewardlab import tasks
+from rewardlab.engines.jax_setup import default_cache_dir
+from rewardlab.sandbox import WorkerEvent, train_in_worker
+from rewardlab.types import RewardProgram
+
+TASK = "CartPole-v1"
+
+
+def tiny_config():
+    # About one second of training; the cost of each child is its imports and one XLA compile.
+    return dataclasses.replace(
+        tasks.get(TASK).ppo, total_timesteps=2048, num_envs=4, num_steps=64, n_checkpoints=1, eval_episodes=2
+    )
+
+
+def _dead(pid: int) -> bool:
+    try:
+        return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+
+
+def _snapshot(paths: list[Path]) -> dict[Path, set[str]]:
+    return {p: set(os.listdir(p)) if p.is_dir() else set() for p in paths}
+
+
+def test_sigkilled_worker_is_survived_and_the_culprit_isolated(tmp_path, monkeypatch):
+    """The batch worker is SIGKILLed; every candidate is retried alone; the victim is killed again.
+
+    The victim's solo worker is killed after training has started (first progress report), the batch
+    worker as soon as it starts. The other two candidates must get real results, the victim an error
+    that says what happened, and nothing may be written outside the run folder.
+    """
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    run_dir = tmp_path / "run"
+    watched = [cwd, tmp_path, default_cache_dir().parent, Path.home()]
+    before = _snapshot(watched)
+    human = tasks.get(TASK).human
+    programs = [
+        RewardProgram("good_a", human.source, "llm"),
+        RewardProgram("victim", human.source, "llm"),  # same code: the XLA compile is cached after good_a
+        RewardProgram("good_b", human.source, "llm"),
+    ]
+    events: list[WorkerEvent] = []
+
+    def on_event(event: WorkerEvent) -> None:
+        events.append(event)
+        batch_started = event.kind == "started" and len(event.candidates) > 1
+        victim_training = event.kind == "progress" and event.candidates == ("victim",)
+        if (batch_started or victim_training) and "victim" in event.candidates:
+            os.kill(event.pid, signal.SIGKILL)
+
+    t0 = time.monotonic()
+    results = train_in_worker(TASK, programs, tiny_config(), seeds=(0, 1), run_dir=run_dir, timeout_s=300,
+                              on_event=on_event)
+    assert time.monotonic() - t0 < 300
+
+    assert [(r.candidate, r.seed) for r in results] == [
+        ("good_a", 0), ("good_a", 1), ("victim", 0), ("victim", 1), ("good_b", 0), ("good_b", 1)
+    ]
+    by_name = {}
+    for r in results:
+        by_name.setdefault(r.candidate, []).append(r)
+    for name in ("good_a", "good_b"):
+        for r in by_name[name]:
+            assert r.status == "ok", r.message
+            assert len(r.checkpoints) == 1
+            assert r.env_steps > 0
+    for r in by_name["victim"]:
+        assert r.status == "error"
+        assert r.message == "training process killed by signal 9 (SIGKILL)"
+        assert r.checkpoints == ()
+
+    kinds = [(e.kind, e.candidates) for e in events]
+    assert kinds[0] == ("started", ("good_a", "victim", "good_b"))
+    assert ("failed", ("good_a", "victim", "good_b")) in kinds
+    assert ("retry", ("good_a", "victim", "good_b")) in kinds
+    assert ("progress", ("victim",)) in kinds, "the victim's solo run was killed mid-training"
+    assert ("failed", ("victim",)) in kinds
+    assert ("finished", ("good_a",)) in kinds and ("finished", ("good_b",)) in kinds
+    for pid in {e.pid for e in events if e.pid is not None}:
+        assert _dead(pid), f"worker {pid} outlived train_in_worker"
+
+    after = _snapshot(watched)
+    assert after[cwd] == before[cwd] == set()
+    assert after[tmp_path] - before[tmp_path] == {"run"}
+    for path in watched[2:]:
+        assert after[path] == before[path], f"something was written to {path}"
+    assert {p.name for p in run_dir.iterdir()} == {"worker", "jax_cache"}
+
+
+def test_worker_timeout_and_static_rejections_are_results_not_exceptions(tmp_path):
+    human = tasks.get(TASK).human
+    programs = [
+        RewardProgram("slow", human.source),
+        RewardProgram("uses_os", "import os\n" + human.source),
+    ]
+    events: list[WorkerEvent] = []
+    t0 = time.monotonic()
+    results = train_in_worker(TASK, programs, tiny_config(), seeds=(0,), run_dir=tmp_path, timeout_s=0.5,
+                              on_event=events.append)
+    assert time.monotonic() - t0 < 30
+    slow, uses_os = results
+    assert slow.status == "error"
+    assert slow.message == "training timed out after 0.5 s (wall clock); the process was killed"
+    assert uses_os.status == "error"
+    assert uses_os.message.startswith("policy: line 1: importing `os` is not allowed")
+    assert all(e.candidates == ("slow",) for e in events), "a rejected program never reaches a worker"
+
+
+def test_worker_rejects_ambiguous_batches(tmp_path):
+    p = tasks.get(TASK).human
+    with pytest.raises(ValueError, match="unique"):
+        train_in_worker(TASK, [p, p], tiny_config(), run_dir=tmp_path)
+    with pytest.raises(ValueError):
+        train_in_worker(TASK, [], tiny_config(), run_dir=tmp_path)
+    with pytest.raises(ValueError):
+        train_in_worker(TASK, [p], tiny_config(), seeds=(), run_dir=tmp_path)
