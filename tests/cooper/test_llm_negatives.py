@@ -3,7 +3,7 @@
 import pytest
 
 from rewardlab.cooper.llm_negatives import LLMNegatives, build_messages, clean_reply
-from rewardlab.cooper.perturb import NegativeGenerator, NegativeRequest
+from rewardlab.cooper.perturb import NegativeGenerator, NegativeRequest, accept_negative
 
 llm = pytest.importorskip("rewardlab.llm")
 
@@ -32,3 +32,17 @@ def test_gives_up_after_retries():
     gen = LLMNegatives(backend, retries=2)
     assert gen.generate([REQ, REQ]) == [None, None]
     assert len(backend.calls) == 4
+
+
+@pytest.mark.live
+def test_live_endpoint_negatives():
+    """Needs REWARDLAB_COOPER_LLM_SPEC (a rewardlab.llm backend spec), e.g. openai:model@http://host:8000/v1."""
+    import os
+
+    spec = os.environ.get("REWARDLAB_COOPER_LLM_SPEC")
+    if not spec:
+        pytest.skip("REWARDLAB_COOPER_LLM_SPEC is not set")
+    gen = LLMNegatives.from_spec(spec)
+    out = gen.generate([REQ] * 4)
+    assert gen.stats["attempts"] >= 4
+    assert all(n is None or accept_negative(n, REQ.reference) for n in out)

@@ -179,3 +179,10 @@ def test_watch_kills_the_whole_process_group_at_the_deadline(tmp_path):
     while not _dead(gpid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _dead(gpid), "the child's own child survived the kill"
+
+
+def test_parent_side_imports_no_jax():
+    """The static check and the process supervision stay cheap: importing them does not import JAX."""
+    proc = _run("import sys, rewardlab.sandbox, rewardlab.sandbox.cli; print('jax' in sys.modules)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

@@ -22,8 +22,7 @@ def _exit(returncode: int, timed_out: bool = False, stderr: str = "") -> ChildEx
     return ChildExit(returncode, timed_out, 1.0, 0.5, stderr)
 
 
-def test_deaths_are_classified(tmp_path):
-    tracker = _Tracker(tmp_path, 5.0, 60.0)
+def test_deaths_are_classified():
     cases = [
         (_exit(-signal.SIGKILL, timed_out=True), "timeout", "longer than 5 s"),
         (_exit(-signal.SIGABRT, stderr="terminate called after std::bad_alloc"), "memory", "out of memory"),
@@ -34,7 +33,7 @@ def test_deaths_are_classified(tmp_path):
         (_exit(3, stderr="something\nRuntimeError: boom /work/main/x.py"), "crash", "exited with code 3"),
     ]
     for outcome, kind, text in cases:
-        report = _death_report(outcome, LIMITS, tracker)
+        report = _death_report(outcome, LIMITS)
         assert report.kind == kind, (outcome, report)
         assert text in report.message
         assert report.stage == "probe"

@@ -38,7 +38,7 @@ BLOCKED_ATTRIBUTES = frozenset(
      "tofile", "memmap", "printoptions", "set_printoptions", "debug", "callback", "pure_callback",
      "io_callback", "host_callback", "experimental", "config", "profiler", "distributed", "system",
      "popen", "environ", "ctypes", "format", "format_map", "mro", "f_back", "f_builtins", "f_code",
-     "f_globals", "f_locals", "f_trace", "register_pytree_node"}
+     "f_globals", "f_locals", "f_trace", "register", "register_pytree_node"}
 )
 BLOCKED_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "co_", "tb_")
 # Builtins a reward may not call, with the reason the LLM reads.

@@ -18,8 +18,12 @@ MAX_MESSAGE_CHARS = 900
 MAX_FRAMES = 4
 
 
-class CpuTimeExceeded(Exception):
-    """Raised in the child by the SIGXCPU handler when a candidate uses up its CPU-time budget."""
+class CpuTimeExceeded(BaseException):
+    """Raised in the child by the SIGXCPU handler when a candidate uses up its CPU-time budget.
+
+    A BaseException, so that `except Exception:` in candidate code cannot swallow it (bare `except:`
+    is refused by the static policy).
+    """
 
 
 class OutputContractError(Exception):

@@ -80,6 +80,7 @@ class CpuBudget:
     def __init__(self) -> None:
         signal.signal(signal.SIGXCPU, self._on_sigxcpu)
         self.budget: float | None = None
+        self.active = False
 
     @staticmethod
     def used() -> float:
@@ -87,6 +88,8 @@ class CpuBudget:
         return r.ru_utime + r.ru_stime
 
     def _on_sigxcpu(self, signum: int, frame: Any) -> None:
+        if not self.active:  # a late signal after the candidate finished: nothing to interrupt
+            return
         self.disarm()
         raise CpuTimeExceeded(f"{self.budget:g} s")
 
@@ -97,8 +100,10 @@ class CpuBudget:
             return
         soft = int(self.used() + seconds) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        self.active = True
 
     def disarm(self) -> None:
+        self.active = False
         resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 

@@ -101,7 +101,7 @@ def probe_many(
                     reports[i] = fail.with_(name=progs[i].name)
                 break
             culprit = missing[0]
-            reports[culprit] = _death_report(outcome, limits, tracker).with_(name=progs[culprit].name)
+            reports[culprit] = _death_report(outcome, limits).with_(name=progs[culprit].name)
             pending = missing[1:]
             attempt += 1
     return [r for r in reports if r is not None]
@@ -156,7 +156,7 @@ def _read_results(job_dir: Path, n: int) -> dict[int, CheckReport]:
     return out
 
 
-def _death_report(outcome: ChildExit, limits: Limits, tracker: _Tracker) -> CheckReport:
+def _death_report(outcome: ChildExit, limits: Limits) -> CheckReport:
     """Why the child died while it was checking this candidate."""
     tail = outcome.stderr_tail
     if outcome.timed_out:

@@ -201,6 +201,10 @@ class _Walker:
                      "`global` and `nonlocal` are not allowed: compute_reward must be pure")
         elif isinstance(node, ast.ClassDef):
             self.add("policy", "class", node, "class definitions are not allowed: write functions only")
+        elif isinstance(node, ast.ExceptHandler) and node.type is None:
+            self.add("policy", "bare-except", node, "a bare `except:` is not allowed: name the exception")
+        elif isinstance(node, ast.Match):  # class patterns read attributes by name, around these checks
+            self.add("policy", "match", node, "match statements are not allowed: use jnp.where")
         elif isinstance(node, ast.Yield | ast.YieldFrom | ast.Await | ast.AsyncFunctionDef | ast.AsyncFor
                         | ast.AsyncWith):
             self.add("policy", "generator", node,

@@ -1,9 +1,10 @@
 """Transitions a probe feeds to a candidate: sampled from the task's own environment.
 
-Random-action rollouts from several resets, auto-reset on episode end exactly like the engine, so
-that the sample holds start states, ordinary states and terminal transitions (where `next_state` is
-the true final state). A reward that divides by a quantity that is zero at the start of an episode,
-or that overflows near failure, shows up here instead of as a NaN after minutes of training.
+Random-action rollouts from several resets (`rewardlab.tasks.rollout`, auto-reset on episode end like
+the engine), so that the sample holds start states, ordinary states and terminal transitions (where
+`next_state` is the true final state). A reward that divides by a quantity that is zero at the start
+of an episode, or that overflows near failure, shows up here instead of as a NaN after minutes of
+training.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from rewardlab.engines.ppo_jax import action_spec
 from rewardlab.tasks.base import Task
+from rewardlab.tasks.rollout import random_transitions
 
 
 class Batch(NamedTuple):
@@ -30,38 +32,9 @@ class Batch(NamedTuple):
 
 
 def sample_transitions(task: Task, n: int = 64, seed: int = 0, n_envs: int = 16, horizon: int = 64) -> Batch:
-    """`n` transitions from random rollouts; up to a quarter of them terminal when any occur."""
-    env, params = task.make_env()
-    spec = action_spec(env, params)
-    v_step = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))
-    v_reset = jax.vmap(env.reset_env, in_axes=(0, None))
-    v_trunc = jax.vmap(env.is_truncated, in_axes=(0, None))
-
-    def random_action(key: jax.Array) -> jax.Array:
-        if spec.discrete:
-            return jax.random.randint(key, (n_envs,), 0, spec.n).astype(jnp.int32)
-        return jax.random.uniform(key, (n_envs, spec.n), minval=spec.low, maxval=spec.high)
-
-    def step(state: Any, key: jax.Array):
-        k_a, k_s, k_r = jax.random.split(key, 3)
-        action = random_action(k_a)
-        _, nxt, _, term, _ = v_step(jax.random.split(k_s, n_envs), state, action, params)
-        done = term.astype(bool) | v_trunc(nxt, params)
-        _, fresh = v_reset(jax.random.split(k_r, n_envs), params)
-        carry = jax.tree.map(
-            lambda a, b: jnp.where(jnp.reshape(done, done.shape + (1,) * (a.ndim - 1)), a, b), fresh, nxt
-        )
-        return carry, (state, action, nxt, done)
-
-    @jax.jit
-    def rollout(key: jax.Array):
-        k0, k1 = jax.random.split(key)
-        _, state0 = v_reset(jax.random.split(k0, n_envs), params)
-        _, traj = jax.lax.scan(step, state0, jax.random.split(k1, horizon))
-        return jax.tree.map(lambda x: x.reshape((horizon * n_envs, *x.shape[2:])), traj)
-
-    states, actions, next_states, done = rollout(jax.random.PRNGKey(seed))
-    done_np = np.asarray(done)
+    """`n` of the task's random-policy transitions; up to a quarter of them terminal when any occur."""
+    tr = random_transitions(task, n_envs=n_envs, n_steps=horizon, seed=seed)
+    done_np = np.asarray(tr.terminated) | np.asarray(tr.truncated)
     rng = np.random.default_rng(seed)
     terminal_idx = np.flatnonzero(done_np)
     other_idx = np.flatnonzero(~done_np)
@@ -71,12 +44,12 @@ def sample_transitions(task: Task, n: int = 64, seed: int = 0, n_envs: int = 16,
         rng.choice(other_idx, n - n_term, replace=len(other_idx) < n - n_term),
     ])
     take = lambda tree: jax.tree.map(lambda x: x[pick], tree)
-    return Batch(take(states), take(actions), take(next_states), done_np[pick])
+    return Batch(take(tr.state), take(tr.action), take(tr.next_state), done_np[pick])
 
 
 def cache_name(task_name: str, n: int, seed: int) -> str:
     """File name of a sampled batch: sampling is deterministic in (task, n, seed)."""
-    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', task_name)}-n{n}-s{seed}.v1.npz"
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', task_name)}-n{n}-s{seed}.v2.npz"
 
 
 def save_batch(path: Path, batch: Batch) -> None:

@@ -10,11 +10,13 @@ goes on either way, and everything the children write stays inside `run_dir`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +29,8 @@ from rewardlab.sandbox.static import check_static
 from rewardlab.types import RewardProgram, TrainResult
 
 DEFAULT_MEMORY_MB = 16_384
+DEFAULT_TIMEOUT_S = 3600.0
+"""Wall-clock limit of one worker (a batch, then each solo retry); None means no limit."""
 
 _Results = dict[tuple[str, int], TrainResult]
 EventKind = Literal["started", "progress", "finished", "failed", "retry"]
@@ -48,8 +52,8 @@ def train_in_worker(
     programs: Sequence[RewardProgram],
     config: PPOConfig | None = None,
     seeds: Sequence[int] = (0,),
-    run_dir: str | Path = "runs/worker",
-    timeout_s: float | None = None,
+    run_dir: str | Path | None = None,
+    timeout_s: float | None = DEFAULT_TIMEOUT_S,
     *,
     memory_mb: int | None = DEFAULT_MEMORY_MB,
     jax_cache_dir: str | Path | None = None,
@@ -57,9 +61,11 @@ def train_in_worker(
 ) -> list[TrainResult]:
     """Train every (program, seed) pair in a sandboxed child; results in candidate-major order.
 
-    `timeout_s` bounds each child's wall-clock time (the batch's, then each solo retry's). The JAX
+    `timeout_s` bounds each child's wall-clock time (the batch's, then each solo retry's; None: no
+    limit, so a reward that loops forever inside training would hang the run). The JAX
     compilation cache lives in `jax_cache_dir` (default: `run_dir/jax_cache`), so a resumed run reuses
-    compiled programs and nothing is written outside the run folder.
+    compiled programs and nothing is written outside the run folder. Without `run_dir` a temporary
+    folder is used and removed.
     """
     if not programs:
         raise ValueError("train_in_worker needs at least one program")
@@ -68,10 +74,7 @@ def train_in_worker(
     names = [p.name for p in programs]
     if len(set(names)) != len(names):
         raise ValueError(f"candidate names must be unique within a batch: {names}")
-    run_dir = Path(run_dir)
-    cache = Path(jax_cache_dir) if jax_cache_dir is not None else run_dir / "jax_cache"
-    runner = _Runner(task_name, config, [int(s) for s in seeds], run_dir, cache,
-                     Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb), on_event)
+    seed_list = [int(s) for s in seeds]
     results: dict[tuple[str, int], TrainResult] = {}
     checked: list[RewardProgram] = []
     for p in programs:
@@ -79,11 +82,24 @@ def train_in_worker(
         if report.ok:
             checked.append(p)
         else:
-            for s in runner.seeds:
+            for s in seed_list:
                 results[(p.name, s)] = _error(p.name, s, f"{report.kind}: {report.message}")
     if checked:
-        results.update(runner.run_batch(checked))
-    return [results[(p.name, s)] for p in programs for s in runner.seeds]
+        with _run_folder(run_dir) as root:
+            cache = Path(jax_cache_dir) if jax_cache_dir is not None else root / "jax_cache"
+            runner = _Runner(task_name, config, seed_list, root, cache,
+                             Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb), on_event)
+            results.update(runner.run_batch(checked))
+    return [results[(p.name, s)] for p in programs for s in seed_list]
+
+
+@contextlib.contextmanager
+def _run_folder(run_dir: str | Path | None) -> Iterator[Path]:
+    if run_dir is not None:
+        yield Path(run_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="rewardlab-worker-") as tmp:
+        yield Path(tmp)
 
 
 @dataclass

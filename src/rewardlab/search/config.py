@@ -1,0 +1,114 @@
+"""`SearchConfig`: every knob of the Eureka search, one help text per field.
+
+The search trains each candidate with a smaller budget than the task's own PPO defaults (the
+`timesteps` field; 0 keeps the task's budget), because on a CPU the search trains hundreds of runs.
+The final evaluation trains the winner and the two baselines with that same budget and engine, so
+the comparison is fair whatever the budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from rewardlab.config import PPOConfig
+
+
+def _f(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The Eureka loop: K samples per iteration, N iterations, R restarts, then a multi-seed evaluation."""
+
+    task: str = _f("CartPole-v1", "Registered task name (see `rewardlab tasks`).")
+    llm: str | None = _f(
+        None,
+        "LLM spec (openai:M[@URL], ollama:M, anthropic:M, manual:DIR, scripted:FILE); "
+        "None uses the LLM-free proposer (search/mutate.py).",
+    )
+    samples: int = _f(16, "Candidates proposed per iteration (the paper's K).")
+    iterations: int = _f(5, "Iterations per restart (the paper's N).")
+    restarts: int = _f(1, "Independent restarts; the best reward over all restarts is evaluated.")
+    seeds: int = _f(1, "Training seeds per candidate during the search; fitness is their mean.")
+    final_seeds: int = _f(
+        5, "Fresh seeds for the final evaluation of the winner and the baselines; 0 skips it."
+    )
+    init: str | None = _f(
+        None,
+        "Start from an existing reward: 'human' or a path to a .py file; iteration 0 then "
+        "mutates it instead of writing one from scratch (always 'human' for the LLM-free proposer).",
+    )
+    feedback: str = _f("auto", "auto: automatic reward reflection; human: ask a person after each iteration.")
+    feedback_file: str | None = _f(
+        None, "With feedback=human off a terminal: a file whose text is read as the person's comment."
+    )
+    seed: int = _f(0, "Seed of the LLM-free proposer and of the training seeds.")
+    timesteps: int = _f(0, "Environment steps per candidate training run; 0 keeps the task's default budget.")
+    n_checkpoints: int = _f(5, "Checkpoints per training run (fitness = max over checkpoints).")
+    eval_episodes: int = _f(8, "Greedy evaluation episodes per checkpoint.")
+    temperature: float = _f(1.0, "LLM sampling temperature.")
+    max_tokens: int = _f(2048, "LLM reply length limit.")
+    llm_timeout_s: float = _f(300.0, "Per-request LLM timeout in seconds.")
+    check: str = _f(
+        "auto",
+        "Pre-training check: probe (sandboxed trace on sampled transitions), static (AST only), "
+        "auto (probe for LLM code, static for mutations of already-checked programs).",
+    )
+    train_timeout_s: float = _f(600.0, "Wall-clock limit of one training batch (and of each solo retry).")
+    batch_size: int = _f(16, "Candidates trained together in one compiled program (one worker).")
+    jax_cache_dir: str | None = _f(
+        None, "Persistent JAX compilation cache; default: the run folder's jax_cache/."
+    )
+    mutation_scale: float = _f(
+        0.5, "Std of the log-normal factor applied to constants by the LLM-free proposer."
+    )
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be >= 1 (got {getattr(self, name)})"
+            for name in (
+                "samples",
+                "iterations",
+                "restarts",
+                "seeds",
+                "n_checkpoints",
+                "eval_episodes",
+                "batch_size",
+            )
+            if getattr(self, name) < 1
+        ]
+        if self.feedback not in ("auto", "human"):
+            problems.append(f"feedback must be auto or human (got {self.feedback!r})")
+        if self.check not in ("auto", "probe", "static"):
+            problems.append(f"check must be auto, probe or static (got {self.check!r})")
+        if self.timesteps < 0 or self.final_seeds < 0:
+            problems.append("timesteps and final_seeds must be >= 0")
+        if problems:
+            raise ValueError("invalid SearchConfig: " + "; ".join(problems))
+
+    def ppo(self, task_ppo: PPOConfig) -> PPOConfig:
+        """The PPO config one candidate trains with: the task's, with the search budget applied."""
+        changes: dict[str, Any] = {"n_checkpoints": self.n_checkpoints, "eval_episodes": self.eval_episodes}
+        if self.timesteps:
+            changes["total_timesteps"] = self.timesteps
+        return dataclasses.replace(task_ppo, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> SearchConfig:
+        names = {f.name for f in dataclasses.fields(SearchConfig)}
+        return SearchConfig(**{k: v for k, v in data.items() if k in names})
+
+
+DEFAULT_TIMESTEPS: dict[str, int] = {
+    "CartPole-v1": 32_768,
+    "Pendulum-v1": 65_536,
+    "Acrobot-v1": 65_536,
+}
+"""Search budgets used when `timesteps` is 0 on the command line: small enough for a laptop CPU and
+short enough that the human reward has not saturated the fitness (there is something to find)."""

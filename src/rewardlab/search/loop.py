@@ -1,0 +1,310 @@
+"""The Eureka loop: propose, evaluate, reflect, select; N iterations, R restarts, a final evaluation.
+
+`search(config)` creates a run folder and drives it; `resume(run_dir)` drives an existing one. Both
+are the same function over the folder: every step first looks for its files and only does what is
+missing, so a run killed at any point continues where it stopped, trains nothing twice and asks the
+LLM for nothing it already paid for (the response cache answers).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rewardlab.search import evaluate, prompts, propose, reflect, select
+from rewardlab.search.config import SearchConfig
+from rewardlab.search.progress import Progress
+from rewardlab.search.records import EvalRecord, IterationOutcome
+from rewardlab.store import RunStore, read_json
+
+
+@dataclass
+class _Restart:
+    """What one restart carries from iteration to iteration."""
+
+    best: EvalRecord | None = None
+    reflection: str = ""
+    errors: list[str] = field(default_factory=list)
+    comment: str | None = None
+    history: list[EvalRecord] = field(default_factory=list)
+
+
+def search(
+    config: SearchConfig,
+    out_dir: str | Path = "runs",
+    *,
+    command: list[str] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Run a new search; returns the run folder."""
+    store = RunStore.create(out_dir, config.task, config.to_dict(), command)
+    return drive(store, config, progress)
+
+
+def resume(run_dir: str | Path, *, progress: Progress | None = None) -> Path:
+    """Continue a (killed or finished) run from its folder."""
+    store = RunStore(run_dir)
+    config = SearchConfig.from_dict(store.read_config())
+    run = store.read_run()
+    store.update_run(
+        status="running", attempts=int(run.get("attempts", 1)) + 1, pid=_pid(), resume_command=list(sys.argv)
+    )
+    store.event("resumed", previous_status=run.get("status"))
+    return drive(store, config, progress)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def init_program(config: SearchConfig, task: Any) -> tuple[str, str] | None:
+    """(origin, source) of the starting reward; the LLM-free proposer always starts from one."""
+    which = config.init or (None if config.llm else "human")
+    if which is None:
+        return None
+    if which in ("human", "sparse"):
+        return which, task.baseline(which).source
+    return "file", Path(which).read_text(encoding="utf-8")
+
+
+def drive(store: RunStore, config: SearchConfig, progress: Progress | None = None) -> Path:
+    from rewardlab import tasks
+
+    task = tasks.get(config.task)
+    progress = progress or Progress(config.iterations, config.restarts, enabled=False)
+    store.start_heartbeat()
+    try:
+        llm = _LLM(store, config) if config.llm else None
+        winners: list[EvalRecord] = []
+        for r in range(config.restarts):
+            state = _Restart()
+            for i in range(config.iterations):
+                outcome = run_iteration(store, config, task, r, i, state, llm, progress)
+                store.event(
+                    "iteration_done",
+                    restart=r,
+                    iteration=i,
+                    best=outcome.best.candidate.id if outcome.best else None,
+                    best_fitness=outcome.best.fitness if outcome.best else None,
+                )
+            if state.best is not None:
+                winners.append(state.best)
+        best = select.select(winners)
+        from rewardlab.search.final import final_evaluation
+
+        if config.final_seeds > 0:
+            final_evaluation(store, config, task, best, progress)
+        from rewardlab.report import build
+
+        store.stop_heartbeat()
+        store.set_status("finished")
+        store.event("finished", best=best.candidate.id if best else None)
+        build(store.root)
+        progress.close()
+        return store.root
+    except BaseException as exc:
+        store.stop_heartbeat()
+        store.set_status("failed", error=f"{type(exc).__name__}: {exc}")
+        store.event("failed", error=f"{type(exc).__name__}: {exc}")
+        progress.close()
+        raise
+
+
+class _LLM:
+    """The backend, cache and ledger of a run (the backend is built per call: it owns its connections)."""
+
+    def __init__(self, store: RunStore, config: SearchConfig) -> None:
+        from rewardlab.llm import Ledger, ResponseCache
+
+        self.config = config
+        self.cache = ResponseCache(store.cache_dir)
+        self.ledger = Ledger(store.ledger_path)
+
+    def backend(self) -> Any:
+        from rewardlab.llm import backend_from_spec
+
+        return backend_from_spec(self.config.llm or "", timeout_s=self.config.llm_timeout_s)
+
+    def describe(self) -> str:
+        s = self.ledger.summary()
+        return f"llm {s.calls} calls, {s.prompt_tokens + s.completion_tokens} tok, ${s.cost_usd:.3f}"
+
+
+def run_iteration(
+    store: RunStore,
+    config: SearchConfig,
+    task: Any,
+    r: int,
+    i: int,
+    state: _Restart,
+    llm: _LLM | None,
+    progress: Progress,
+) -> IterationOutcome:
+    """One iteration: propose K, check, train, select against the best so far, reflect."""
+    K = config.samples
+    for key in ("proposed", "checked", "valid", "done"):
+        progress.state.pop(key, None)
+    progress.update(
+        restart=r, iteration=i, phase="proposing", best=_fit(state.best), llm=llm.describe() if llm else ""
+    )
+    init = init_program(config, task) if i == 0 else None
+    if llm is not None:
+        if state.best is None:
+            messages = prompts.first_messages(task.context, task.description, init[1] if init else None)
+        else:
+            messages = prompts.next_messages(
+                task.context,
+                task.description,
+                state.best.candidate.source or "",
+                _fit(state.best) if _fit(state.best) is not None else math.nan,
+                state.reflection,
+                state.errors,
+                state.comment,
+            )
+        cands = propose.propose_llm(
+            store,
+            r,
+            i,
+            K,
+            messages,
+            llm.backend,
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            ledger=llm.ledger,
+            cache=llm.cache,
+        )
+    else:
+        parents = [
+            (rec.candidate.id, rec.candidate.source or "", float(rec.fitness or 0.0))  # ranked: all valid
+            for rec in select.ranked(state.history)[:4]
+        ]
+        start = init_program(config, task)
+        if not parents and i > 0 and start is not None:  # every earlier candidate failed: start over
+            parents = [("init", start[1], math.nan)]
+        cands = propose.propose_mutations(
+            store,
+            r,
+            i,
+            K,
+            parents,
+            [h.candidate.source or "" for h in state.history],
+            seed=config.seed,
+            scale=config.mutation_scale,
+            init=init if i == 0 else None,
+        )
+    progress.update(phase="checking", proposed=len(cands), llm=llm.describe() if llm else "")
+
+    mode = config.check if config.check != "auto" else ("probe" if llm is not None else "static")
+    seeds = [config.seed + s for s in range(config.seeds)]
+    done = {"n": 0}
+
+    def on_check(reports: dict) -> None:
+        progress.update(
+            phase="training", checked=len(reports), valid=sum(1 for x in reports.values() if x.ok), done=0
+        )
+
+    def on_event(ev: Any) -> None:
+        if ev.kind == "finished":
+            done["n"] += len(ev.candidates)
+            progress.update(done=done["n"])
+
+    records = evaluate.evaluate(
+        store,
+        task.name,
+        cands,
+        check_mode=mode,
+        config=config.ppo(task.ppo),
+        seeds=seeds,
+        timeout_s=config.train_timeout_s,
+        batch_size=config.batch_size,
+        jax_cache_dir=config.jax_cache_dir,
+        on_check=on_check,
+        on_event=on_event,
+    )
+    for rec in records:
+        _write_feedback(store, rec)
+    state.history.extend(records)
+    best = select.select(records, state.best)
+    errors = reflect.error_lines(records)
+    reflection = reflect.reflect(best) if best is not None else ""
+    comment = (
+        _human_comment(store, config, r, i, best, reflection, progress)
+        if config.feedback == "human"
+        else None
+    )
+    if best is not None:
+        state.best, state.reflection, state.comment = best, reflection, comment
+    state.errors = errors
+    outcome = IterationOutcome(r, i, tuple(records), best, reflection)
+    store.write_json(
+        store.iteration_dir(r, i) / "iteration.json",
+        {
+            "restart": r,
+            "iteration": i,
+            "candidates": [rec.to_dict() for rec in records],
+            "best": best.candidate.id if best else None,
+            "best_fitness": best.fitness if best else None,
+            "reflection": reflection,
+            "errors": errors,
+            "comment": comment,
+        },
+    )
+    progress.update(phase="done", best=_fit(state.best), done=sum(1 for x in records if x.status == "ok"))
+    return outcome
+
+
+def _fit(rec: EvalRecord | None) -> float | None:
+    return rec.fitness if rec is not None else None
+
+
+def _write_feedback(store: RunStore, rec: EvalRecord) -> None:
+    c = rec.candidate
+    path = store.candidate_dir(c.restart, c.iteration, c.index) / "feedback.txt"
+    if path.exists():
+        return
+    text = reflect.reflect(rec) if rec.status == "ok" else (reflect.error_summary(rec) or "")
+    store.write_text(path, text + "\n")
+
+
+def _human_comment(
+    store: RunStore,
+    config: SearchConfig,
+    r: int,
+    i: int,
+    best: EvalRecord | None,
+    reflection: str,
+    progress: Progress,
+) -> str | None:
+    """Ask a person for a comment on the best candidate (once: it is stored in comment.txt)."""
+    path = store.iteration_dir(r, i) / "comment.txt"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip() or None
+    progress.message(
+        f"\nBest candidate after iteration {i}: "
+        f"{best.candidate.id if best else 'none'} (fitness {_fit(best)})\n{reflection}"
+    )
+    if sys.stdin.isatty() and config.feedback_file is None:
+        progress.message("Your comment for the next iteration (end with an empty line):")
+        lines = []
+        for line in sys.stdin:
+            if not line.strip():
+                break
+            lines.append(line.rstrip("\n"))
+        text = "\n".join(lines)
+    elif config.feedback_file is not None:
+        text = Path(config.feedback_file).read_text(encoding="utf-8")
+    else:
+        text = sys.stdin.read()
+    store.write_text(path, text.strip() + "\n")
+    store.event("human_feedback", restart=r, iteration=i, chars=len(text.strip()))
+    return text.strip() or None
+
+
+def iteration_summary(store: RunStore, r: int, i: int) -> dict[str, Any] | None:
+    path = store.iteration_dir(r, i) / "iteration.json"
+    return read_json(path) if path.exists() else None

@@ -1,0 +1,276 @@
+"""The LLM-free proposer: evolve reward programs by editing their syntax trees.
+
+Used when no LLM is configured, so the search runs on a machine without a key. Starting from the
+task's human reward, children are made by four operators:
+
+* `perturb`: multiply 1-3 *tunable* float constants by a log-normal factor exp(N(0, scale));
+* `reweight`: multiply one reward term by a log-normal weight (wraps its assignment in `w * (...)`);
+* `drop`: switch one term off (`0.0 * (...)`), keeping every name and shape intact;
+* `crossover`: take each top-level assignment from either of two parents (uniform, per statement), so
+  parents of the same structure exchange constants and different ones exchange whole terms.
+
+What is tunable: a float literal that feeds the returned total (found by following the names the total
+depends on) and is not part of a comparison, an exponent, a modulo, a `clip` call or a subscript. So the
+weights and temperatures change, while the environment's thresholds (CartPole's 2.4 m and 12 degrees),
+angle wrapping and action bounds stay as the task defines them; integers are never touched. A "term" is
+a name assigned in the function that the total depends on and that also appears in the returned
+component dictionary (boolean conditions excluded).
+
+Every child passes `check_static` and differs from every program already seen; everything is
+deterministic given the seed.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rewardlab.sandbox import check_static
+
+OPERATORS = ("perturb", "reweight", "drop", "crossover")
+DEFAULT_WEIGHTS = {"perturb": 0.55, "reweight": 0.2, "drop": 0.1, "crossover": 0.15}
+_BOOL_OPS = (ast.Compare, ast.BoolOp)
+
+
+@dataclass(frozen=True)
+class Child:
+    source: str
+    operator: str
+    note: str
+    parents: tuple[str, ...]  # ids of the parents
+
+
+def normalize(source: str) -> str:
+    """A canonical text of a program (comments and formatting dropped), for deduplication."""
+    try:
+        return ast.unparse(ast.parse(source))
+    except SyntaxError:
+        return source
+
+
+def _function(tree: ast.Module) -> ast.FunctionDef:
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "compute_reward":
+            return node
+    raise ValueError("no compute_reward function")
+
+
+def _return(fn: ast.FunctionDef) -> ast.Return:
+    rets = [n for n in fn.body if isinstance(n, ast.Return)]
+    if not rets or not isinstance(rets[-1].value, ast.Tuple) or len(rets[-1].value.elts) != 2:
+        raise ValueError("compute_reward must end with `return total, {...}`")
+    return rets[-1]
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _assigns(fn: ast.FunctionDef) -> dict[str, ast.Assign]:
+    """Top-level single-name assignments of the function body (last one wins)."""
+    out: dict[str, ast.Assign] = {}
+    for stmt in fn.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            out[stmt.targets[0].id] = stmt
+    return out
+
+
+def _total_deps(fn: ast.FunctionDef) -> tuple[set[str], ast.expr]:
+    """Names the returned total depends on (transitively through assignments), and the total's node."""
+    ret = _return(fn)
+    total = ret.value.elts[0]  # type: ignore[union-attr]
+    assigns = _assigns(fn)
+    deps: set[str] = set()
+    todo = list(_names(total))
+    while todo:
+        name = todo.pop()
+        if name in deps:
+            continue
+        deps.add(name)
+        if name in assigns:
+            todo.extend(_names(assigns[name].value))
+    return deps, total
+
+
+def terms(source: str) -> list[str]:
+    """The reward terms of a program: names the total depends on that are reported as components."""
+    fn = _function(ast.parse(source))
+    deps, total = _total_deps(fn)
+    comps = _return(fn).value.elts[1]  # type: ignore[union-attr]
+    in_dict = _names(comps) if isinstance(comps, ast.Dict) else set()
+    assigns = _assigns(fn)
+    own = total.id if isinstance(total, ast.Name) else None
+    return sorted(
+        n
+        for n in deps & in_dict
+        if n in assigns
+        and n != own
+        and not isinstance(assigns[n].value, _BOOL_OPS)
+        and not _is_bitwise(assigns[n].value)
+    )
+
+
+def _is_bitwise(node: ast.expr) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.BitAnd, ast.BitXor))
+
+
+def tunable_constants(tree: ast.Module) -> list[ast.Constant]:
+    """Float literals that set weights or temperatures of the total (see the module docstring)."""
+    fn = _function(tree)
+    deps, total = _total_deps(fn)
+    assigns = _assigns(fn)
+    roots: list[ast.AST] = [total] + [assigns[n].value for n in sorted(deps) if n in assigns]
+    out: list[ast.Constant] = []
+    seen: set[int] = set()
+    for root in roots:
+        for const in _free_floats(root):
+            if id(const) not in seen:
+                seen.add(id(const))
+                out.append(const)
+    return out
+
+
+def _free_floats(root: ast.AST) -> list[ast.Constant]:
+    found: list[ast.Constant] = []
+    stack: list[ast.AST] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Compare, ast.Subscript)):
+            continue
+        if isinstance(node, ast.Call) and _call_name(node) == "clip":
+            continue
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.Mod)):
+            stack.append(node.left)
+            continue
+        if isinstance(node, ast.Constant) and type(node.value) is float and node.value != 0.0:
+            found.append(node)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return found
+
+
+def _call_name(node: ast.Call) -> str:
+    f = node.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.4g}")
+
+
+def _lognormal(rng: random.Random, scale: float) -> float:
+    return math.exp(rng.gauss(0.0, scale))
+
+
+# operators -----------------------------------------------------------------------------------------------
+def perturb(source: str, rng: random.Random, scale: float) -> tuple[str, str] | None:
+    tree = ast.parse(source)
+    consts = tunable_constants(tree)
+    if not consts:
+        return None
+    k = min(len(consts), rng.choice((1, 1, 2, 3)))
+    notes = []
+    for const in rng.sample(consts, k):
+        old = float(const.value)
+        const.value = _round(old * _lognormal(rng, scale))
+        notes.append(f"{old:g} -> {const.value:g} (line {const.lineno})")
+    return ast.unparse(tree), "perturbed " + ", ".join(notes)
+
+
+def _wrap(source: str, name: str, factor: float) -> str:
+    tree = ast.parse(source)
+    stmt = _assigns(_function(tree))[name]
+    stmt.value = ast.BinOp(left=ast.Constant(factor), op=ast.Mult(), right=stmt.value)
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def reweight(source: str, rng: random.Random, scale: float) -> tuple[str, str] | None:
+    names = terms(source)
+    if not names:
+        return None
+    name = rng.choice(names)
+    w = _round(_lognormal(rng, 2 * scale))
+    return _wrap(source, name, w), f"reweighted term {name} by {w:g}"
+
+
+def drop(source: str, rng: random.Random, scale: float) -> tuple[str, str] | None:
+    names = terms(source)
+    if len(names) < 2:
+        return None
+    name = rng.choice(names)
+    return _wrap(source, name, 0.0), f"dropped term {name}"
+
+
+def crossover(a: str, b: str, rng: random.Random) -> tuple[str, str] | None:
+    """Uniform crossover of top-level assignments that both parents make to the same name."""
+    ta, tb = ast.parse(a), ast.parse(b)
+    fa, fb = _function(ta), _function(tb)
+    from_b = _assigns(fb)
+    taken = []
+    for i, stmt in enumerate(fa.body):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in from_b
+            and rng.random() < 0.5
+        ):
+            other = from_b[stmt.targets[0].id]
+            if ast.dump(other) != ast.dump(stmt):
+                fa.body[i] = other
+                taken.append(stmt.targets[0].id)
+    if not taken:
+        return None
+    return ast.unparse(ta), "crossover took " + ", ".join(taken) + " from the second parent"
+
+
+# the proposer --------------------------------------------------------------------------------------------
+def mutate_batch(
+    parents: Sequence[tuple[str, str, float]],
+    n: int,
+    rng: random.Random,
+    seen: set[str],
+    scale: float = 0.5,
+    weights: dict[str, float] | None = None,
+    max_tries: int = 50,
+) -> list[Child]:
+    """`n` new children of `parents` (id, source, fitness), best first; the first parent is the elite.
+
+    Half of the children (rounded up) derive from the elite, the rest from a parent drawn with
+    probability proportional to its rank; `seen` (normalised sources) is updated with every child.
+    """
+    if not parents:
+        raise ValueError("mutate_batch needs at least one parent")
+    weights = weights or DEFAULT_WEIGHTS
+    ops, probs = zip(*weights.items(), strict=True)
+    ranks = [1.0 / (i + 1) for i in range(len(parents))]
+    children: list[Child] = []
+    for k in range(n):
+        for _ in range(max_tries):
+            if k < (n + 1) // 2 or len(parents) == 1:
+                p = parents[0]
+            else:
+                p = rng.choices(parents, weights=ranks)[0]
+            op = rng.choices(ops, weights=probs)[0]
+            made: tuple[str, str] | None
+            used = (p[0],)
+            if op == "crossover":
+                others = [q for q in parents if q[0] != p[0]]
+                if not others:
+                    continue
+                q = rng.choice(others)
+                made, used = crossover(p[1], q[1], rng), (p[0], q[0])
+            else:
+                made = {"perturb": perturb, "reweight": reweight, "drop": drop}[op](p[1], rng, scale)
+            if made is None:
+                continue
+            src, note = made
+            key = normalize(src)
+            if key in seen or not check_static(src).ok:
+                continue
+            seen.add(key)
+            children.append(Child(src + "\n", op, note, used))
+            break
+    return children

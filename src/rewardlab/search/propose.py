@@ -1,0 +1,159 @@
+"""Proposing candidates: K samples from an LLM, or K mutations from the LLM-free proposer.
+
+Each candidate is written to its folder as soon as it exists (`candidate.json`, `prompt.json`,
+`response.txt`, `reward.py`). A proposal step whose candidates are all on disk is skipped; a partial
+one is redone identically: the LLM asks for the same messages and sample numbers (replies come from
+the cache) and the mutation proposer is deterministic given its seed, parents and history.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rewardlab.llm import Message, extract_code, sample
+from rewardlab.search import mutate
+from rewardlab.search.records import Candidate
+from rewardlab.store import RunStore, read_json
+
+
+def load_candidate(folder: Path, restart: int, iteration: int, index: int) -> Candidate | None:
+    """The candidate stored in `folder`, or None if it was never completely written."""
+    meta_path = folder / "candidate.json"
+    if not meta_path.exists():
+        return None
+    meta = read_json(meta_path)
+    code_path = folder / "reward.py"
+    source = code_path.read_text(encoding="utf-8") if meta.get("has_code") and code_path.exists() else None
+    response = folder / "response.txt"
+    return Candidate(
+        restart=restart,
+        iteration=iteration,
+        index=index,
+        source=source,
+        origin=meta["origin"],
+        parent=meta.get("parent"),
+        extract_reason=meta.get("extract_reason"),
+        note=meta.get("note", ""),
+        response_text=response.read_text(encoding="utf-8") if response.exists() else "",
+    )
+
+
+def load_candidates(store: RunStore, restart: int, iteration: int, n: int) -> list[Candidate | None]:
+    return [
+        load_candidate(store.candidate_dir(restart, iteration, j), restart, iteration, j) for j in range(n)
+    ]
+
+
+def save_candidate(store: RunStore, cand: Candidate, prompt: Any | None) -> None:
+    """Write the candidate's files; `candidate.json` last, so its presence means the rest is there."""
+    folder = store.candidate_dir(cand.restart, cand.iteration, cand.index)
+    if prompt is not None:
+        store.write_json(folder / "prompt.json", prompt)
+    if cand.response_text:
+        store.write_text(folder / "response.txt", cand.response_text)
+    if cand.source is not None:
+        store.write_text(folder / "reward.py", cand.source)
+    store.write_json(folder / "candidate.json", cand.to_dict())
+    store.event("proposed", id=cand.id, origin=cand.origin, has_code=cand.source is not None)
+
+
+def propose_llm(
+    store: RunStore,
+    restart: int,
+    iteration: int,
+    n: int,
+    messages: Sequence[Message],
+    backend_factory: Callable[[], Any],
+    *,
+    temperature: float,
+    max_tokens: int,
+    ledger: Any,
+    cache: Any,
+) -> list[Candidate]:
+    """`n` LLM samples of `messages`, numbered from `restart * n` so restarts draw fresh samples."""
+    have = load_candidates(store, restart, iteration, n)
+    if all(c is not None for c in have):
+        return [c for c in have if c is not None]
+    store.event("sampling", restart=restart, iteration=iteration, n=n)
+    replies = sample(
+        backend_factory(),
+        list(messages),
+        n=n,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        cache=cache,
+        ledger=ledger,
+        first_index=restart * n,
+    )
+    prompt = {"messages": list(messages), "temperature": temperature, "max_tokens": max_tokens}
+    out: list[Candidate] = []
+    for j, (reply, old) in enumerate(zip(replies, have, strict=True)):
+        if old is not None:
+            out.append(old)
+            continue
+        extracted = extract_code(reply.text)
+        reason = extracted.reason
+        if extracted.code is not None and reply.truncated:
+            reason = None  # the code was complete enough to extract; the check decides
+        cand = Candidate(
+            restart,
+            iteration,
+            j,
+            extracted.code,
+            "llm",
+            response_text=reply.text,
+            extract_reason=reason if extracted.code is None else None,
+            note=extracted.how or "",
+        )
+        save_candidate(store, cand, {**prompt, "sample_index": restart * n + j})
+        out.append(cand)
+    return out
+
+
+def propose_mutations(
+    store: RunStore,
+    restart: int,
+    iteration: int,
+    n: int,
+    parents: Sequence[tuple[str, str, float]],
+    history: Sequence[str],
+    *,
+    seed: int,
+    scale: float,
+    init: tuple[str, str] | None = None,
+) -> list[Candidate]:
+    """`n` children of `parents` (id, source, fitness; best first). In iteration 0, `init` (origin, source)
+    is candidate 0 unchanged and the rest are its mutations."""
+    have = load_candidates(store, restart, iteration, n)
+    if all(c is not None for c in have):
+        return [c for c in have if c is not None]
+    rng = random.Random(f"rewardlab-mutate-{seed}-{restart}-{iteration}")
+    seen = {mutate.normalize(s) for s in history}
+    made: list[Candidate] = []
+    if init is not None:
+        origin, source = init
+        seen.add(mutate.normalize(source))
+        made.append(Candidate(restart, iteration, 0, source, origin, note="the starting reward, unchanged"))
+        parents = [("init", source, float("nan"))]
+    children = mutate.mutate_batch(parents, n - len(made), rng, seen, scale=scale)
+    for child in children:
+        made.append(
+            Candidate(
+                restart,
+                iteration,
+                len(made),
+                child.source,
+                "mutation",
+                parent="+".join(child.parents),
+                note=f"{child.operator}: {child.note}",
+            )
+        )
+    out: list[Candidate] = []
+    for cand, old in zip(made, have, strict=False):
+        if old is None:
+            save_candidate(store, cand, {"proposer": "mutation", "parents": cand.parent, "note": cand.note})
+        out.append(old or cand)
+    return out
