@@ -13,8 +13,10 @@ def test_every_field_has_help():
 
 def test_num_updates_is_a_multiple_of_checkpoints():
     cfg = PPOConfig(total_timesteps=100_000, num_envs=8, num_steps=64, n_checkpoints=10)
-    # 100_000 // (512 * 10) = 19 updates per checkpoint interval
-    assert cfg.num_updates == 190
+    # 100_000 / (512 * 10) = 19.53 -> 20 updates per checkpoint interval
+    assert cfg.num_updates == 200
+    # a small budget is not halved by rounding down: 20_000 / (1024 * 10) = 1.95 -> 2 per interval
+    assert PPOConfig(total_timesteps=20_000, num_envs=16, num_steps=64).num_updates == 20
     assert cfg.batch_size == 512
 
 

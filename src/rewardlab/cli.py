@@ -218,31 +218,38 @@ def _split_setting(text: str) -> tuple[str, str]:
 
 
 class _Bar:
-    """tqdm over total environment steps of all runs, fed by the engine's progress callback."""
+    """tqdm over total environment steps of all runs, fed by the engine's progress callback.
+
+    The bar opens at the first report, i.e. after compilation, so its rate is the training rate.
+    """
 
     def __init__(self, n_runs: int, steps_per_run: int, disable: bool) -> None:
-        from tqdm import tqdm
-
-        self.n_runs = n_runs
-        self.bar = tqdm(
-            total=n_runs * steps_per_run,
-            unit="step",
-            unit_scale=True,
-            disable=disable,
-            file=sys.stderr,
-            desc="training",
-        )
+        self.n_runs, self.total, self.disable = n_runs, n_runs * steps_per_run, disable
+        self.bar = None
         self.last = 0
 
     def update(self, info) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.total,
+                unit="step",
+                unit_scale=True,
+                disable=self.disable,
+                file=sys.stderr,
+                desc="training",
+                mininterval=0.5,
+            )
         done = info.env_steps * self.n_runs
         self.bar.update(done - self.last)
         self.last = done
         if info.best_fitness is not None:
-            self.bar.set_postfix(best_fitness=f"{info.best_fitness:.3g}")
+            self.bar.set_postfix(best_fitness=f"{info.best_fitness:.3g}", refresh=False)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _print_results(task, results, wall: float) -> None:

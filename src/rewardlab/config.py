@@ -83,8 +83,8 @@ class PPOConfig:
 
     @property
     def num_updates(self) -> int:
-        """Number of PPO updates, rounded so that every checkpoint interval has the same length."""
-        per = max(1, self.total_timesteps // (self.batch_size * self.n_checkpoints))
+        """PPO updates: the budget rounded to the nearest whole number of equal checkpoint intervals."""
+        per = max(1, round(self.total_timesteps / (self.batch_size * self.n_checkpoints)))
         return per * self.n_checkpoints
 
 

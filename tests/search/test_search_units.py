@@ -111,3 +111,54 @@ def test_store_writes_atomically_and_appends_events(tmp_path):
     assert store.read_run()["heartbeat"] > before
     store.set_status("finished")
     assert store.read_run()["status"] == "finished"
+
+
+def test_human_feedback_is_read_once_and_reaches_the_prompt(tmp_path):
+    from rewardlab.search.config import SearchConfig
+    from rewardlab.search.loop import _human_comment
+    from rewardlab.search.progress import Progress
+    from rewardlab.search.prompts import next_messages
+
+    comment_file = tmp_path / "comment.txt"
+    comment_file.write_text("The cart drifts to the right; penalise its position more.\n")
+    config = SearchConfig(feedback="human", feedback_file=str(comment_file))
+    store = RunStore.create(tmp_path / "runs", "CartPole-v1", config.to_dict())
+    quiet = Progress(1, enabled=False)
+    text = _human_comment(store, config, 0, 0, None, "stats", quiet)
+    assert text == "The cart drifts to the right; penalise its position more."
+    comment_file.write_text("changed later")  # a resumed run reads the stored comment, not the file
+    assert _human_comment(store, config, 0, 0, None, "stats", quiet) == text
+    msgs = next_messages("ctx", "desc", "def compute_reward(s, a, n): ...", 1.0, "refl", ["err"], text)
+    assert "penalise its position more" in msgs[-1]["content"] and "- err" in msgs[-1]["content"]
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+
+
+def test_first_prompt_holds_contract_tips_context_and_description():
+    from rewardlab import tasks
+    from rewardlab.search.prompts import first_messages
+
+    task = tasks.get("Pendulum-v1")
+    msgs = first_messages(task.context, task.description, init_code=task.human.source)
+    system, user = msgs[0]["content"], msgs[1]["content"]
+    assert "def compute_reward(state, action, next_state)" in system
+    assert "temperature" in system and "named component" in system
+    assert task.description.strip() in user and "theta_dot" in user
+    assert "angle_cost" in user  # the --init reward is shown for iteration 0 to improve
+
+
+def test_mutation_proposals_are_redone_identically_after_a_partial_write(tmp_path):
+    from rewardlab import tasks
+    from rewardlab.search.propose import propose_mutations
+
+    human = tasks.get("Pendulum-v1").human.source
+    store = RunStore.create(tmp_path, "Pendulum-v1", {})
+    kw = {"seed": 3, "scale": 0.5, "init": ("human", human)}
+    first = propose_mutations(store, 0, 0, 6, [], [], **kw)
+    assert [c.origin for c in first] == ["human"] + ["mutation"] * 5
+    assert first[0].source == human
+    # a kill after three candidates were written: the rest is regenerated exactly as before
+    for j in (3, 4, 5):
+        (store.candidate_dir(0, 0, j) / "candidate.json").unlink()
+    again = propose_mutations(store, 0, 0, 6, [], [], **kw)
+    assert [c.source for c in again] == [c.source for c in first]
+    assert sum(1 for e in store.events() if e["event"] == "proposed") == 9  # 6, then the 3 missing

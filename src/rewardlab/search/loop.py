@@ -156,6 +156,9 @@ def run_iteration(
     if llm is not None:
         if state.best is None:
             messages = prompts.first_messages(task.context, task.description, init[1] if init else None)
+            if state.errors:  # nothing has trained yet: say what went wrong last time
+                note = prompts.load("errors").format(errors="\n".join(f"- {e}" for e in state.errors))
+                messages[-1] = {"role": "user", "content": messages[-1]["content"] + "\n\n" + note}
         else:
             messages = prompts.next_messages(
                 task.context,
@@ -177,6 +180,7 @@ def run_iteration(
             max_tokens=config.max_tokens,
             ledger=llm.ledger,
             cache=llm.cache,
+            first_index=(r * config.iterations + i) * K,
         )
     else:
         parents = [

@@ -72,8 +72,14 @@ def propose_llm(
     max_tokens: int,
     ledger: Any,
     cache: Any,
+    first_index: int = 0,
 ) -> list[Candidate]:
-    """`n` LLM samples of `messages`, numbered from `restart * n` so restarts draw fresh samples."""
+    """`n` LLM samples of `messages`.
+
+    Samples are numbered from `first_index` (the caller makes it unique per restart and iteration), so a
+    restart, or an iteration that repeats the first prompt because nothing trained yet, draws fresh
+    samples instead of the cached ones.
+    """
     have = load_candidates(store, restart, iteration, n)
     if all(c is not None for c in have):
         return [c for c in have if c is not None]
@@ -86,7 +92,7 @@ def propose_llm(
         max_tokens=max_tokens,
         cache=cache,
         ledger=ledger,
-        first_index=restart * n,
+        first_index=first_index,
     )
     prompt = {"messages": list(messages), "temperature": temperature, "max_tokens": max_tokens}
     out: list[Candidate] = []
@@ -108,7 +114,7 @@ def propose_llm(
             extract_reason=reason if extracted.code is None else None,
             note=extracted.how or "",
         )
-        save_candidate(store, cand, {**prompt, "sample_index": restart * n + j})
+        save_candidate(store, cand, {**prompt, "sample_index": first_index + j})
         out.append(cand)
     return out
 
