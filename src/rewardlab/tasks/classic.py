@@ -109,8 +109,8 @@ def acrobot() -> Task:
         make_env=_env("Acrobot-v1"),
         ppo=PPOConfig(
             total_timesteps=200_000,
-            num_envs=16,
-            num_steps=64,
+            num_envs=64,
+            num_steps=16,
             update_epochs=4,
             num_minibatches=4,
             lr=1.25e-3,
