@@ -21,8 +21,9 @@ $(VENV)/.full: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench]"
 	touch $@ $(VENV)/.core
 
+# The main job: a reward search with the LLM-free proposer (no API key), then its report.
 demo: $(VENV)/.core
-	$(BIN)/rewardlab train $(DEMO_TASK) --reward human --reward sparse --seeds 2
+	$(BIN)/rewardlab search $(DEMO_TASK) --samples 8 --iterations 3
 
 test: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks

@@ -15,6 +15,10 @@ from pathlib import Path
 
 EPILOG = """\
 examples:
+  rewardlab search CartPole-v1 --samples 8 --iterations 3
+                                                    search rewards (LLM-free proposer; --llm SPEC for an LLM)
+  rewardlab resume runs/CartPole-v1-...             continue a killed search where it stopped
+  rewardlab report runs/CartPole-v1-...             rebuild report.html and summary.json from the folder
   rewardlab tasks                                   list the built-in tasks
   rewardlab train CartPole-v1                       train with the task's human reward, 3 seeds
   rewardlab train MountainCar-v0 --reward human --reward sparse --seeds 2
@@ -60,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_optional(sub: argparse._SubParsersAction) -> None:
     """Subcommands that live with their subsystem; each module keeps its own imports lazy."""
     from rewardlab.llm.cli import add_llm_cli
+    from rewardlab.search.cli import add_search_commands
 
+    add_search_commands(sub)
     add_llm_cli(sub)
     try:
         from rewardlab.sandbox.cli import add_check_command

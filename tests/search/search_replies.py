@@ -37,7 +37,7 @@ import jax.numpy as jnp
 
 def compute_reward(state, action, next_state):
     upright = 1.0 - jnp.abs(next_state.theta)
-    busy = jax.lax.fori_loop(0, 3000000, lambda i, x: x * 0.9999 + 0.0001, upright)
+    busy = jax.lax.fori_loop(0, 100_000_000, lambda i, x: x * 0.9999 + 0.0001, upright)
     total = upright + 1e-6 * busy
     return total, {"upright": upright, "busy": 1e-6 * busy}
 ```

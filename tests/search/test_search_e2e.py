@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 
 TRAIN_TIMEOUT_S = 75.0
 """Long enough for a worker to import JAX and compile a small batch on a loaded 2-core machine; far too
-short for SLOW, whose reward runs a 3-million-step loop on every environment step."""
+short for SLOW, whose reward runs a 100-million-step loop on every call (about 1 s per call at ~8 ns per
+step; the probe calls it a few times, training about a thousand times)."""
 
 
 def test_two_iterations_against_the_fake_server(tmp_path):

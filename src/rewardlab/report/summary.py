@@ -109,9 +109,18 @@ def _winner(store: RunStore, iterations: list[dict[str, Any]]) -> dict[str, Any]
     r, i, _ = (int(p[1:]) for p in win_id.split("-"))
     prev = next((it["best"] for it in iterations if it["restart"] == r and it["iteration"] == i - 1), None)
     prev_source = (_folder_of(store, prev) / "reward.py").read_text(encoding="utf-8") if prev else ""
+    meta = read_json(folder / "candidate.json") if (folder / "candidate.json").exists() else {}
+    if meta.get("origin") == "mutation" and prev_source:
+        # mutations are re-printed from the syntax tree: compare canonical forms so the diff shows
+        # the edits, not the lost comments and formatting
+        from rewardlab.search.mutate import normalize
+
+        prev_source, shown = normalize(prev_source) + "\n", normalize(source) + "\n"
+    else:
+        shown = source
     diff = "".join(
         difflib.unified_diff(
-            prev_source.splitlines(True), source.splitlines(True), fromfile=prev or "(nothing)", tofile=win_id
+            prev_source.splitlines(True), shown.splitlines(True), fromfile=prev or "(nothing)", tofile=win_id
         )
     )
     curves: dict[str, list[float | None]] = {}
