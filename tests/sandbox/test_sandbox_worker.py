@@ -124,6 +124,15 @@ def test_worker_timeout_and_static_rejections_are_results_not_exceptions(tmp_pat
     assert all(e.candidates == ("slow",) for e in events), "a rejected program never reaches a worker"
 
 
+def test_a_run_folder_relative_to_the_working_directory_works(tmp_path, monkeypatch):
+    """The CLI passes `runs/<name>`; the child runs inside its job folder, where that path would dangle."""
+    monkeypatch.chdir(tmp_path)
+    results = train_in_worker(TASK, [tasks.get(TASK).sparse], tiny_config(), seeds=(0,), run_dir="runs/rel",
+                              timeout_s=600)
+    assert [r.status for r in results] == ["ok"], results[0].message
+    assert (tmp_path / "runs" / "rel" / "worker").is_dir()
+
+
 def test_worker_rejects_ambiguous_batches(tmp_path):
     p = tasks.get(TASK).human
     with pytest.raises(ValueError, match="unique"):

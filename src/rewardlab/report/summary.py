@@ -146,7 +146,8 @@ def _final(store: RunStore) -> dict[str, Any] | None:
         results = [TrainResult.from_dict(d) for d in dicts]
         vals = [r.max_fitness for r in results if r.ok]
         s = summarise(vals)
-        rows[name] = {**s.to_dict(), "failed": sum(1 for r in results if not r.ok)}
+        errors = list(dict.fromkeys(f"{r.status}: {r.message}" for r in results if not r.ok))
+        rows[name] = {**s.to_dict(), "failed": sum(1 for r in results if not r.ok), "errors": errors}
     out: dict[str, Any] = {"seeds": data["seeds"], "method": data.get("method"), "table": rows}
     if "method" in rows:
         for stat in ("mean", "iqm"):

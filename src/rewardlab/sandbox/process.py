@@ -83,7 +83,12 @@ def child_env(job_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str
 
 
 def spawn(module: str, job_dir: Path, extra_env: Mapping[str, str] | None = None) -> subprocess.Popen:
-    """Start `python -m module job_dir` in its own session with cwd = job_dir."""
+    """Start `python -m module job_dir` in its own session with cwd = job_dir.
+
+    The path is made absolute first: the child runs inside job_dir, so a relative path (a run folder
+    given as `runs/...`) would no longer point at the job from there.
+    """
+    job_dir = Path(job_dir).resolve()
     out = open(job_dir / "stdout.txt", "wb")  # noqa: SIM115 (handed to the child, closed below)
     err = open(job_dir / "stderr.txt", "wb")  # noqa: SIM115
     try:

@@ -127,8 +127,7 @@ def _search(args: argparse.Namespace) -> int:
         return 2
     progress = Progress(config.iterations, config.restarts, enabled=not args.quiet)
     run_dir = search(config, args.out, command=list(sys.argv), progress=progress)
-    _print_result(run_dir)
-    return 0
+    return _print_result(run_dir)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -144,8 +143,7 @@ def _resume(args: argparse.Namespace) -> int:
         return 2
     config = SearchConfig.from_dict(RunStore(args.run).read_config())
     run_dir = resume(args.run, progress=Progress(config.iterations, config.restarts, enabled=not args.quiet))
-    _print_result(run_dir)
-    return 0
+    return _print_result(run_dir)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -160,13 +158,19 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_result(run_dir: Any) -> None:
+def _print_result(run_dir: Any) -> int:
+    """Print the final table; exit status 1 when no candidate trained or a final evaluation failed outright.
+
+    Failures are shown with their message: a search whose every run failed for one reason (a broken
+    install, an unwritable folder) must say why, not print a table of NaN.
+    """
     import json
 
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     final = summary.get("final") or {}
     table = final.get("table", {})
     print(f"run folder: {run_dir}")
+    failed_outright = False
     for name in ("method", "human", "sparse"):
         if name in table:
             row = table[name]
@@ -174,12 +178,21 @@ def _print_result(run_dir: Any) -> None:
                 f"  {name:7s} mean {row['mean']:.4g}  IQM {row['iqm']:.4g}  CI [{row['ci'][0]:.4g}, "
                 f"{row['ci'][1]:.4g}]  ({row['n']} seeds)"
             )
+            if row.get("failed"):
+                print(f"          {row['failed']} run(s) failed: {'; '.join(row.get('errors', []))[:500]}")
+                failed_outright = failed_outright or row["n"] == 0
     hns = final.get("human_normalised_mean")
     if hns:
         print(
             f"  human-normalised score (mean): {hns['value'] if hns['value'] is not None else hns['message']}"
         )
+    trained = [c for it in summary.get("iterations", []) for c in it.get("candidates", [])
+               if c.get("status") == "ok"]
+    if summary.get("iterations") and not trained:
+        print("error: no candidate trained successfully; see the messages above and the run folder",
+              file=sys.stderr)
     print(f"report: {run_dir / 'report.html'}")
+    return 1 if failed_outright or (summary.get("iterations") and not trained) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
