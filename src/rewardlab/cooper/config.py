@@ -38,8 +38,11 @@ class CooperConfig:
     sft_batch: int = _f(64, "SFT batch size.")
     sft_lr: float = _f(2e-3, "SFT peak learning rate.")
     # reward model
-    rm_init: str = _f("scratch", "RM initialisation: 'policy' (the SFT policy's backbone plus a new score head, as "
-                                "the paper starts VerifyRM from an instruction LM) or 'scratch' (rm_* sizes).")
+    rm_init: str = _f(
+        "scratch",
+        "RM initialisation: 'scratch' (rm_* sizes) or 'policy' (the SFT policy's backbone plus a new score "
+        "head, as the paper starts VerifyRM from an instruction LM).",
+    )
     rm_hidden: int = _f(96, "RM hidden size (Llama sequence classifier, one logit).")
     rm_layers: int = _f(2, "RM decoder layers.")
     rm_heads: int = _f(4, "RM attention heads.")

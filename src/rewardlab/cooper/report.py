@@ -135,7 +135,7 @@ def plot_curves(results: Sequence[dict[str, Any]], path: Path, window: int) -> N
     import matplotlib.pyplot as plt
 
     colors = {"rule": "tab:blue", "static": "tab:red", "cooper": "tab:green"}
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), dpi=80)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), dpi=50)
     panels = [
         (axes[0, 0], "held-out mean@8 accuracy (oracle, %)"),
         (axes[0, 1], "training reward (moving avg)"),

@@ -1,8 +1,8 @@
 """The reference-based reward model M(q, r, c): input format, scoring, BCE training, pairwise loss.
 
 One string holds the question, the reference answer and the candidate (the official code uses XML-like
-fields in q, r, c order; at character level we use ``Q:<q>|C:<c>|R:<r>`` followed by EOS). The score is the sigmoid of
-the single logit read at the last non-pad token (``LlamaForSequenceClassification``).
+fields in q, r, c order; at character level we use ``Q:<q>|C:<c>|R:<r>`` followed by EOS). The score is
+the sigmoid of the single logit read at the last non-pad token (``LlamaForSequenceClassification``).
 """
 
 from __future__ import annotations
