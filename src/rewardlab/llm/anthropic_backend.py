@@ -8,13 +8,12 @@ calls. System messages go into the ``system`` parameter; ``stop_reason`` is mapp
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from rewardlab.llm.clients import LoopClients
 from rewardlab.llm.errors import LLMBadResponse, LLMConfigError
 from rewardlab.llm.retry import Failure, RetryPolicy, call_with_retries
 from rewardlab.llm.sdk_errors import classify_sdk_error, redact_url
@@ -76,7 +75,7 @@ class AnthropicBackend:
         self.n_support = NSupport.NO
         self._api_key = api_key
         self._key_hint = key_hint
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._clients = LoopClients(self._new_client)
         self._sends_temperature: bool | None = None
 
     def __repr__(self) -> str:
@@ -87,9 +86,7 @@ class AnthropicBackend:
         return f"anthropic:{self.model}{where}"
 
     async def aclose(self) -> None:
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.close()
+        await self._clients.aclose()
 
     async def complete(
         self,
@@ -122,15 +119,13 @@ class AnthropicBackend:
         return [self._read(response, msgs)]
 
     def _client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            anthropic = _import_anthropic()
-            client = anthropic.AsyncAnthropic(
-                api_key=self._api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
-            )
-            self._clients[loop] = client
-        return client
+        return self._clients.get()
+
+    def _new_client(self) -> Any:
+        anthropic = _import_anthropic()
+        return anthropic.AsyncAnthropic(
+            api_key=self._api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
+        )
 
     def _accepts_temperature(self, client: Any) -> bool:
         if self._sends_temperature is None:

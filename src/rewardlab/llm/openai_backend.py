@@ -11,12 +11,11 @@ Servers differ in what they accept, so this backend learns as it goes and rememb
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rewardlab.llm.clients import LoopClients
 from rewardlab.llm.errors import LLMBadResponse, LLMConfigError, LLMRequestRejected
 from rewardlab.llm.retry import Failure, RetryPolicy, call_with_retries
 from rewardlab.llm.sdk_errors import classify_sdk_error, redact_url, rejects_param
@@ -81,7 +80,7 @@ class OpenAIBackend:
         self.max_tokens_param = "max_tokens"
         self._api_key = api_key or NO_KEY_NEEDED
         self._key_hint = key_hint
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._clients = LoopClients(self._new_client)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({self.describe()!r}, n_support={self.n_support.value})"
@@ -91,9 +90,7 @@ class OpenAIBackend:
         return f"openai:{self.model}{where}"
 
     async def aclose(self) -> None:
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.close()
+        await self._clients.aclose()
 
     async def complete(
         self,
@@ -143,15 +140,13 @@ class OpenAIBackend:
         raise LLMBadResponse(f"{self.describe()}: the server kept rejecting the request's parameters")
 
     def _client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            openai = _import_openai()
-            client = openai.AsyncOpenAI(
-                api_key=self._api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
-            )
-            self._clients[loop] = client
-        return client
+        return self._clients.get()
+
+    def _new_client(self) -> Any:
+        openai = _import_openai()
+        return openai.AsyncOpenAI(
+            api_key=self._api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
+        )
 
     def _classify(self, exc: BaseException) -> Failure | None:
         return classify_sdk_error(
