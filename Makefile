@@ -27,7 +27,7 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --durations=15
 
 lint: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks
