@@ -155,14 +155,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_train)
 
 
-def _resolve_reward(task, spec: str):
-    from rewardlab.rewards.program import read_program
-
-    if spec in ("human", "sparse"):
-        return task.baseline(spec)
-    return read_program(spec)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from rewardlab import tasks
     from rewardlab.config import apply_overrides
@@ -181,7 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.steps:
             overrides["total_timesteps"] = str(args.steps)
         cfg = apply_overrides(task.ppo, overrides)
-        programs = [_resolve_reward(task, s) for s in (args.reward or ["human"])]
+        programs = [task.reward_program(s) for s in (args.reward or ["human"])]
     except (ValueError, RewardProgramError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -67,9 +67,8 @@ def init_program(config: SearchConfig, task: Any) -> tuple[str, str] | None:
     which = config.init or (None if config.llm else "human")
     if which is None:
         return None
-    if which in ("human", "sparse"):
-        return which, task.baseline(which).source
-    return "file", Path(which).read_text(encoding="utf-8")
+    program = task.reward_program(which)
+    return program.origin, program.source
 
 
 def drive(store: RunStore, config: SearchConfig, progress: Progress | None = None) -> Path:

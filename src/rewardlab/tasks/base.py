@@ -58,6 +58,14 @@ class Task:
 
         return build_context(self)
 
+    def reward_program(self, spec: str) -> RewardProgram:
+        """`human`, `sparse` or the path of a reward file: how a user names a reward on the command line."""
+        if spec in ("human", "sparse"):
+            return self.baseline(spec)
+        from rewardlab.rewards.program import read_program
+
+        return read_program(spec)
+
     def baseline(self, which: str) -> RewardProgram:
         """The task's `human` or `sparse` reward program."""
         if which == "human":
