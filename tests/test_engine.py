@@ -114,3 +114,27 @@ def test_mountaincar_sparse_fails_where_human_succeeds():
     human, sparse = ppo_jax.train(task, [task.human, task.sparse], cfg, seeds=[0])
     assert human.max_fitness >= 0.9, [c.fitness for c in human.checkpoints]
     assert sparse.max_fitness == 0.0, [c.fitness for c in sparse.checkpoints]
+
+
+def test_run_init_has_no_batched_qr_that_can_deadlock_the_cpu_pool():
+    # The orthogonal init calls LAPACK QR. Batched over runs (vmap), jaxlib's CPU kernel splits the batch
+    # over the intra-op pool and waits; two such kernels at once on a 2-thread pool deadlocked a training
+    # (seen three times in one session). The engine initialises one run at a time: every QR is 2-D.
+    import jax
+
+    task = tasks.get("Pendulum-v1")
+    cfg = task.ppo
+    from rewardlab.rewards.program import load_reward_fn
+
+    prepared = ppo_jax.prepare_rewards(task, [("human", load_reward_fn(task.human))])
+    width = len(prepared[0].components)
+    prog = ppo_jax.build_program(task, cfg, ppo_jax.batched_reward(prepared, width), width, 1)
+    n = 64
+    keys = jnp.stack([jax.random.PRNGKey(s) for s in range(n)])
+    hlo = ppo_jax.init_hlo(prog.init, keys, jnp.zeros((n,), jnp.int32))
+    lapack = [ln for ln in hlo.splitlines() if 'custom_call_target="lapack_' in ln]
+    assert any("geqrf" in ln for ln in lapack), "expected the orthogonal init's QR in the init program"
+    assert all('num_batch_dims="0"' in ln for ln in lapack), [ln[:160] for ln in lapack]
+    # the same program under vmap batches them (what this test guards against)
+    batched = jax.jit(jax.vmap(prog.init)).lower(keys, jnp.zeros((n,), jnp.int32)).compile().as_text()
+    assert any('lapack_sgeqrf' in ln and 'num_batch_dims="1"' in ln for ln in batched.splitlines())

@@ -434,6 +434,28 @@ def _chunk_updates(per_checkpoint: int) -> int:
     return max(d for d in range(1, target + 1) if per_checkpoint % d == 0)
 
 
+def init_runs(init: Callable[..., Any], keys: jax.Array, cands: jax.Array) -> Any:
+    """Every run's initial state, one run at a time inside one compiled program (`lax.map`).
+
+    Not `vmap`: the orthogonal weight init calls LAPACK QR, and jaxlib's CPU QR kernel splits a batch
+    of matrices over the intra-op thread pool and blocks until the pieces are done. When two such
+    kernels run at once (two layers' inits are independent) on a 2-thread pool, each holds a thread
+    while waiting for work queued behind the other: a deadlock, seen as a training that never starts
+    with every thread idle. With one matrix per call the kernel runs inline. `init_hlo` exposes the
+    compiled text so a test can check that no batched QR remains.
+    """
+    return _init_fn(init)(keys, cands)
+
+
+def _init_fn(init: Callable[..., Any]) -> Any:
+    return jax.jit(lambda k, c: jax.lax.map(lambda kc: init(*kc), (k, c)))
+
+
+def init_hlo(init: Callable[..., Any], keys: jax.Array, cands: jax.Array) -> str:
+    """The optimised HLO text of `init_runs` for these arguments (for tests)."""
+    return _init_fn(init).lower(keys, cands).compile().as_text()
+
+
 def _finite(tree: Any) -> jax.Array:
     leaves = [
         jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)
@@ -520,7 +542,7 @@ def _train_batch(
     ]
 
     t0 = time.perf_counter()
-    runner = jax.jit(jax.vmap(prog.init))(keys, cands)
+    runner = init_runs(prog.init, keys, cands)
     chunk_fn = jax.jit(jax.vmap(prog.chunk)).lower(runner).compile()
     eval_fn = jax.jit(jax.vmap(prog.evaluate)).lower(runner, eval_keys[0]).compile()
     finite_fn = jax.jit(jax.vmap(_finite)).lower(runner.params).compile()
