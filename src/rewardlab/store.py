@@ -97,6 +97,7 @@ class RunStore:
                 "versions": versions(),
                 "command": command if command is not None else list(sys.argv),
                 "pid": os.getpid(),
+                "host": platform.node(),
                 "attempts": 1,
             }
         )
@@ -123,6 +124,32 @@ class RunStore:
 
     def set_status(self, status: str, **extra: Any) -> None:
         self.update_run(status=status, heartbeat=time.time(), **extra)
+
+    def live_owner(self, now: float | None = None) -> str | None:
+        """Who is driving this run right now, or None.
+
+        A run is live when its status is `running`, its heartbeat is fresher than three beats, and the
+        process that wrote it still exists on this host (a SIGKILLed search leaves a fresh heartbeat
+        but no process). Another host's run with a fresh heartbeat counts as live: we cannot look.
+        """
+        run = self.read_run()
+        if run.get("status") != "running":
+            return None
+        age = (now if now is not None else time.time()) - float(run.get("heartbeat", 0.0))
+        if age > 3 * HEARTBEAT_S:
+            return None
+        pid, host = run.get("pid"), run.get("host")
+        if host is not None and host != platform.node():
+            return f"a process on {host} (heartbeat {age:.0f} s ago)"
+        if not isinstance(pid, int) or pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # exists, owned by someone else
+        return f"process {pid} (heartbeat {age:.0f} s ago)"
 
     def start_heartbeat(self, every_s: float = HEARTBEAT_S) -> None:
         """Refresh `run.json`'s heartbeat from a daemon thread until `stop_heartbeat`."""

@@ -51,6 +51,10 @@ def test_llm_free_search_by_subprocess(tmp_path):
         "2",
         "--final-seeds",
         "2",
+        "--confirm-top",
+        "2",
+        "--confirm-seeds",
+        "2",
         "--timesteps",
         "8192",
         "--checkpoints",
@@ -77,3 +81,13 @@ def test_llm_free_search_by_subprocess(tmp_path):
     assert len(sources) == 4  # deduplicated
     summary = json.loads((run_dir / "summary.json").read_text())
     assert set(summary["final"]["table"]) == {"method", "human", "sparse"}
+
+    # confirmation: the two best and the human start, retrained on 2 fresh seeds; the best mean there wins
+    (conf,) = summary["confirmation"]
+    rows = {c["id"]: c for c in conf["candidates"]}
+    assert 2 <= len(rows) <= 3 and "r0-i0-c0" in rows and conf["seeds"] == [500, 501]
+    assert all(len(c["per_seed"]) == 2 and c["confirm_fitness"] is not None for c in rows.values())
+    best = max(rows.values(), key=lambda c: c["confirm_fitness"])["confirm_fitness"]
+    assert rows[conf["winner"]]["confirm_fitness"] == best
+    assert read_json(run_dir / "final" / "results.json")["method"]["candidate"] == conf["winner"]
+    assert "Confirmation (restart 0)" in (run_dir / "report.html").read_text()

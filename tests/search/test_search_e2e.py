@@ -42,6 +42,7 @@ def test_two_iterations_against_the_fake_server(tmp_path):
             samples=4,
             iterations=2,
             final_seeds=0,
+            confirm_top=0,  # selection by search fitness alone: what this test checks
             timesteps=8192,
             n_checkpoints=2,
             eval_episodes=4,

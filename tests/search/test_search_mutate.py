@@ -75,3 +75,89 @@ def test_mutated_programs_stay_programs_for_every_task():
         kids = mutate.mutate_batch([("h", src, 0.0)], 6, random.Random(0), set())
         assert kids, name
         assert all(check_static(k.source).ok for k in kids), name
+
+
+# adding shaping terms ------------------------------------------------------------------------------------
+def _features(name: str):
+    from rewardlab.search import shaping
+
+    return shaping.features_for(name)
+
+
+def test_feature_library_uses_float_state_fields_only():
+    import dataclasses
+
+    import numpy as np
+
+    from rewardlab.search import shaping
+
+    @dataclasses.dataclass
+    class S:
+        angle: np.ndarray
+        steps: np.ndarray
+        frozen: np.ndarray
+
+    rng = np.random.default_rng(0)
+    a = S(rng.normal(size=64).astype(np.float32), np.arange(64), np.zeros(64, np.float32))
+    b = S(a.angle + 0.1, a.steps + 1, a.frozen)
+    feats = shaping.features_from_states(a, b)
+    assert {f.field for f in feats} == {"angle"}  # int counter and constant field left out
+    assert {f.transform for f in feats} == set(shaping.TRANSFORMS)
+    assert {f.form for f in feats} == set(shaping.FORMS)
+    assert all(f.spread > 0 for f in feats)
+    # CartPole's step counter is an int: never a feature
+    assert {f.field for f in _features("CartPole-v1")} == {"x", "x_dot", "theta", "theta_dot"}
+
+
+def test_added_term_is_a_weighted_component_of_the_total_and_computes_what_it_says():
+    import jax
+    import numpy as np
+
+    from rewardlab.rewards.program import load_reward_fn
+    from rewardlab.tasks.rollout import random_transitions
+    from rewardlab.types import RewardProgram
+
+    feats = [f for f in _features("Pendulum-v1") if f.name == "at_cos_theta"]
+    src, note = mutate.add(PENDULUM, random.Random(3), feats, magnitude=2.0)
+    assert note.startswith("added term at_cos_theta")
+    assert check_static(src).ok
+    assert "at_cos_theta" in mutate.terms(src)  # so reweight / drop can act on it
+    w = float(src.split("at_cos_theta = ")[1].split(" *")[0])
+    assert any(c.value == abs(w) for c in mutate.tunable_constants(ast.parse(src)))  # perturb can tune it
+    # its size: 3 % to 100 % of the parent's per-step magnitude, relative to the feature's spread
+    assert 10**-1.5 * 0.99 <= abs(w) * feats[0].spread / 2.0 <= 1.01
+    fn = load_reward_fn(RewardProgram("child", src))
+    base = load_reward_fn(RewardProgram("human", PENDULUM))
+    tr = random_transitions(tasks.get("Pendulum-v1"), n_envs=2, n_steps=8)
+    total, comps = jax.vmap(fn)(tr.state, tr.action, tr.next_state)
+    base_total, _ = jax.vmap(base)(tr.state, tr.action, tr.next_state)
+    expected = w * np.cos(np.asarray(tr.next_state.theta))
+    np.testing.assert_allclose(np.asarray(comps["at_cos_theta"]), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(total), np.asarray(base_total) + expected, rtol=1e-5, atol=1e-5)
+
+
+def test_progress_terms_are_potential_differences():
+    feats = [f for f in _features("CartPole-v1") if f.name == "to_abs_x"]
+    src, _ = mutate.add(CARTPOLE, random.Random(0), feats, magnitude=1.0)
+    line = next(ln for ln in src.splitlines() if ln.strip().startswith("to_abs_x ="))
+    assert "jnp.abs(next_state.x)" in line and "jnp.abs(state.x)" in line and " - " in line
+
+
+def test_crossover_grafts_a_term_only_the_second_parent_has():
+    feats = [f for f in _features("Pendulum-v1") if f.name == "at_cos_theta"]
+    with_term, _ = mutate.add(PENDULUM, random.Random(0), feats, magnitude=1.0)
+    for seed in range(20):
+        made = mutate.crossover(PENDULUM, with_term, random.Random(seed))
+        if made is not None and "grafted" in made[1]:
+            assert "at_cos_theta" in mutate.terms(made[0]) and check_static(made[0]).ok
+            return
+    raise AssertionError("crossover never grafted the second parent's term in 20 seeds")
+
+
+def test_add_operator_only_runs_with_a_feature_library():
+    parents = [mutate.Parent("h", PENDULUM, 0.5, 3.0)]
+    with_lib = mutate.mutate_batch(parents, 30, random.Random(1), set(), features=_features("Pendulum-v1"))
+    without = mutate.mutate_batch(parents, 30, random.Random(1), set())
+    assert any(c.operator == "add" for c in with_lib)
+    assert not any(c.operator == "add" for c in without)
+    assert all(check_static(c.source).ok for c in with_lib)

@@ -89,6 +89,10 @@ def test_sigkill_and_resume_loses_nothing_and_repeats_nothing(tmp_path):
             "2",
             "--final-seeds",
             "2",
+            "--confirm-top",
+            "2",
+            "--confirm-seeds",
+            "2",
             "--timesteps",
             "8192",
             "--checkpoints",
@@ -106,6 +110,7 @@ def test_sigkill_and_resume_loses_nothing_and_repeats_nothing(tmp_path):
         kills = [
             _seen("train_started"),  # in the middle of iteration 0's training batch
             _seen("proposed", id="r0-i1-c0"),  # while iteration 1's candidates are being written
+            _seen("confirm_started"),  # while the best two are retrained on fresh seeds
             _seen("final_started"),  # in the final evaluation
         ]
         run_dir, killed = _run_until(search, out, kills[0])
@@ -144,6 +149,13 @@ def test_sigkill_and_resume_loses_nothing_and_repeats_nothing(tmp_path):
     assert max(delivered.values()) == 1, delivered
     trained = Counter(e["id"] for e in store.events() if e["event"] == "trained")
     assert max(trained.values()) == 1, trained
+    assert sum(1 for e in store.events() if e["event"] == "confirm_done") == 1
+    assert sum(1 for n in delivered if n.startswith("confirm-")) == 2  # the confirmation batch, once
+
+    # the confirmation is complete and chose the winner that the final evaluation retrained
+    conf = read_json(run_dir / "confirm.json")
+    assert len(conf["candidates"]) == 2 and all(len(c["per_seed"]) == 2 for c in conf["candidates"])
+    assert read_json(run_dir / "final" / "results.json")["method"]["candidate"] == conf["winner"]
 
     # the final summary is complete
     summary = json.loads((run_dir / "summary.json").read_text())

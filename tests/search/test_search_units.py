@@ -162,3 +162,40 @@ def test_mutation_proposals_are_redone_identically_after_a_partial_write(tmp_pat
     again = propose_mutations(store, 0, 0, 6, [], [], **kw)
     assert [c.source for c in again] == [c.source for c in first]
     assert sum(1 for e in store.events() if e["event"] == "proposed") == 9  # 6, then the 3 missing
+
+
+def test_resume_refuses_a_run_that_a_live_process_is_driving(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from rewardlab.search.loop import RunInUse, resume
+
+    store = RunStore.create(tmp_path, "CartPole-v1", {"task": "CartPole-v1"}, ["test"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        store.update_run(pid=other.pid, heartbeat=time.time())
+        assert f"process {other.pid}" in (store.live_owner() or "")
+        with pytest.raises(RunInUse, match="--force"):
+            resume(store.root)
+        cli = subprocess.run(
+            [sys.executable, "-m", "rewardlab.cli", "resume", str(store.root), "--quiet"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert cli.returncode == 2 and "being driven by process" in cli.stderr, cli.stderr
+        assert store.live_owner(now=time.time() + 60) is None  # a stale heartbeat is not a driver
+    finally:
+        other.kill()
+        other.wait()
+    assert store.live_owner() is None  # the driver is gone (SIGKILLed): resuming is allowed
+    store.update_run(pid=12345678, status="finished")
+    assert store.live_owner() is None
+    assert read_events_kinds(store) == ["created"]  # the refused resumes wrote nothing
+
+
+def read_events_kinds(store: RunStore) -> list[str]:
+    return [e["event"] for e in store.events()]

@@ -148,6 +148,31 @@ def render(summary: dict[str, Any]) -> str:
         _table(["restart/iter", "cand", "origin", "status", "fitness", "message / note"], rows, "candidates")
     )
 
+    for conf in summary.get("confirmation") or []:
+        parts.append(f"<h2>Confirmation (restart {e(str(conf['restart']))})</h2>")
+        parts.append(
+            f"<p>The best candidates, and the starting reward, retrained on fresh seeds "
+            f"{e(str(conf['seeds']))}; the winner is the best mean on those seeds only.</p>"
+        )
+        rows = [
+            [
+                e(c["id"]) + (" &#9733;" if c["id"] == conf.get("winner") else ""),
+                e(c["origin"]),
+                _fmt(c.get("search_fitness")),
+                _fmt(c.get("confirm_fitness")),
+                e(", ".join(_fmt(v) for v in c.get("per_seed", []))),
+                e(c.get("message") or ""),
+            ]
+            for c in conf["candidates"]
+        ]
+        parts.append(
+            _table(
+                ["candidate", "origin", "search fitness", "confirmed mean", "per seed", "message"],
+                rows,
+                "confirmation",
+            )
+        )
+
     win = summary.get("winner")
     parts.append("<h2>Winner</h2>")
     if win:

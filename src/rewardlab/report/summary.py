@@ -83,10 +83,18 @@ def build_summary(run_dir: str | Path) -> dict[str, Any]:
         "config": config,
         "versions": run.get("versions"),
         "iterations": iterations,
+        "confirmation": _confirmations(store, int(config.get("restarts", 1))),
         "winner": _winner(store, iterations),
         "final": _final(store),
     }
     return summary
+
+
+def _confirmations(store: RunStore, restarts: int) -> list[dict[str, Any]]:
+    """Each restart's confirmation (shortlist retrained on fresh seeds), where it ran."""
+    from rewardlab.search.confirm import confirm_path
+
+    return [read_json(p) for r in range(restarts) if (p := confirm_path(store, r)).exists()]
 
 
 def _folder_of(store: RunStore, cand_id: str) -> Path:

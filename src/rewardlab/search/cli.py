@@ -33,6 +33,16 @@ def add_search_commands(subparsers: Any) -> None:
     p.add_argument(
         "--final-seeds", type=int, default=5, help="fresh seeds of the final evaluation (default 5)"
     )
+    p.add_argument(
+        "--confirm-top",
+        type=int,
+        default=4,
+        help="retrain this many best candidates (plus the starting reward) on fresh seeds before "
+        "choosing the winner; 0 = pick the single-run best (default 4)",
+    )
+    p.add_argument(
+        "--confirm-seeds", type=int, default=3, help="fresh seeds per confirmed candidate (default 3)"
+    )
     p.add_argument("--out", default="runs", help="parent folder of the run folder (default ./runs)")
     p.add_argument(
         "--init",
@@ -74,6 +84,11 @@ def add_search_commands(subparsers: Any) -> None:
     r = subparsers.add_parser("resume", help="continue a killed search from its run folder")
     r.add_argument("run", help="the run folder (runs/<task>-<time>-<id>)")
     r.add_argument("--quiet", action="store_true", help="no progress line")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="resume even if run.json says another live process is driving the run",
+    )
     r.set_defaults(func=_resume)
 
     rep = subparsers.add_parser(
@@ -102,6 +117,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         restarts=args.restarts,
         seeds=args.seeds,
         final_seeds=args.final_seeds,
+        confirm_top=args.confirm_top,
+        confirm_seeds=args.confirm_seeds,
         init=args.init,
         feedback=args.feedback,
         feedback_file=args.feedback_file,
@@ -141,8 +158,18 @@ def _resume(args: argparse.Namespace) -> int:
     if not (Path(args.run) / "run.json").exists():
         print(f"rewardlab resume: {args.run} is not a run folder (no run.json)", file=sys.stderr)
         return 2
+    from rewardlab.search.loop import RunInUse
+
     config = SearchConfig.from_dict(RunStore(args.run).read_config())
-    run_dir = resume(args.run, progress=Progress(config.iterations, config.restarts, enabled=not args.quiet))
+    try:
+        run_dir = resume(
+            args.run,
+            progress=Progress(config.iterations, config.restarts, enabled=not args.quiet),
+            force=args.force,
+        )
+    except RunInUse as exc:
+        print(f"rewardlab resume: {exc}", file=sys.stderr)
+        return 2
     return _print_result(run_dir)
 
 

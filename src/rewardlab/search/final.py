@@ -25,7 +25,10 @@ def final_evaluation(
     task: Any,
     best: EvalRecord | None,
     progress: Progress | None = None,
+    confirmed: float | None = None,
 ) -> dict[str, Any]:
+    """Train the winner, Human and Sparse on `final_seeds` fresh seeds. `confirmed`: the winner's mean
+    fitness in the confirmation step (recorded next to its search fitness)."""
     path = store.final_dir / "results.json"
     if path.exists():
         return read_json(path)
@@ -51,7 +54,11 @@ def final_evaluation(
     )
     data = {
         "seeds": seeds,
-        "method": {"candidate": best.candidate.id, "search_fitness": best.fitness} if best else None,
+        "method": (
+            {"candidate": best.candidate.id, "search_fitness": best.fitness, "confirm_fitness": confirmed}
+            if best
+            else None
+        ),
         "results": {p.name: [r.to_dict() for r in results if r.candidate == p.name] for p in programs},
     }
     store.write_json(path, data)

@@ -9,12 +9,14 @@ LLM for nothing it already paid for (the response cache answers).
 from __future__ import annotations
 
 import math
+import platform
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rewardlab.search import evaluate, prompts, propose, reflect, select
+from rewardlab.search import confirm, evaluate, mutate, prompts, propose, reflect, select, shaping
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.progress import Progress
 from rewardlab.search.records import EvalRecord, IterationOutcome
@@ -44,13 +46,31 @@ def search(
     return drive(store, config, progress)
 
 
-def resume(run_dir: str | Path, *, progress: Progress | None = None) -> Path:
-    """Continue a (killed or finished) run from its folder."""
+class RunInUse(RuntimeError):
+    """The run folder is being driven by another live process."""
+
+
+def resume(run_dir: str | Path, *, progress: Progress | None = None, force: bool = False) -> Path:
+    """Continue a (killed or finished) run from its folder.
+
+    Refuses (RunInUse) while another live process drives the run, since two drivers would write the
+    same files; `force` skips the check (for a process you know is gone, e.g. on another host).
+    """
     store = RunStore(run_dir)
+    owner = None if force else store.live_owner()
+    if owner is not None:
+        raise RunInUse(
+            f"{run_dir} is being driven by {owner}; wait for it, stop it, or pass --force if it is gone"
+        )
     config = SearchConfig.from_dict(store.read_config())
     run = store.read_run()
     store.update_run(
-        status="running", attempts=int(run.get("attempts", 1)) + 1, pid=_pid(), resume_command=list(sys.argv)
+        status="running",
+        attempts=int(run.get("attempts", 1)) + 1,
+        pid=_pid(),
+        host=platform.node(),
+        heartbeat=time.time(),
+        resume_command=list(sys.argv),
     )
     store.event("resumed", previous_status=run.get("status"))
     return drive(store, config, progress)
@@ -79,7 +99,7 @@ def drive(store: RunStore, config: SearchConfig, progress: Progress | None = Non
     store.start_heartbeat()
     try:
         llm = _LLM(store, config) if config.llm else None
-        winners: list[EvalRecord] = []
+        winners: list[tuple[EvalRecord, float | None]] = []
         for r in range(config.restarts):
             state = _Restart()
             for i in range(config.iterations):
@@ -91,13 +111,18 @@ def drive(store: RunStore, config: SearchConfig, progress: Progress | None = Non
                     best=outcome.best.candidate.id if outcome.best else None,
                     best_fitness=outcome.best.fitness if outcome.best else None,
                 )
-            if state.best is not None:
-                winners.append(state.best)
-        best = select.select(winners)
+            if config.confirm_top > 0:
+                won, score = confirm.confirm(store, config, task, r, state.history, progress)
+                if won is not None:
+                    winners.append((won, score))
+            elif state.best is not None:
+                winners.append((state.best, state.best.fitness))
+        best, score = _best_of_restarts(winners)
         from rewardlab.search.final import final_evaluation
 
         if config.final_seeds > 0:
-            final_evaluation(store, config, task, best, progress)
+            confirmed = score if config.confirm_top > 0 else None
+            final_evaluation(store, config, task, best, progress, confirmed=confirmed)
         from rewardlab.report import build
 
         store.stop_heartbeat()
@@ -112,6 +137,20 @@ def drive(store: RunStore, config: SearchConfig, progress: Progress | None = Non
         store.event("failed", error=f"{type(exc).__name__}: {exc}")
         progress.close()
         raise
+
+
+def _best_of_restarts(
+    winners: list[tuple[EvalRecord, float | None]],
+) -> tuple[EvalRecord | None, float | None]:
+    """The restart winner with the highest score (confirmed mean, or search fitness without
+    confirmation); ties go to the earlier restart."""
+    best: tuple[EvalRecord, float | None] | None = None
+    for rec, score in winners:
+        if score is None or not math.isfinite(score):
+            continue
+        if best is None or best[1] is None or score > best[1]:
+            best = (rec, score)
+    return best if best else (None, None)
 
 
 class _LLM:
@@ -183,12 +222,14 @@ def run_iteration(
         )
     else:
         parents = [
-            (rec.candidate.id, rec.candidate.source or "", float(rec.fitness or 0.0))  # ranked: all valid
+            mutate.Parent(  # ranked: all valid
+                rec.candidate.id, rec.candidate.source or "", float(rec.fitness or 0.0), reward_magnitude(rec)
+            )
             for rec in select.ranked(state.history)[:4]
         ]
         start = init_program(config, task)
         if not parents and i > 0 and start is not None:  # every earlier candidate failed: start over
-            parents = [("init", start[1], math.nan)]
+            parents = [mutate.Parent("init", start[1], math.nan)]
         cands = propose.propose_mutations(
             store,
             r,
@@ -199,6 +240,7 @@ def run_iteration(
             seed=config.seed,
             scale=config.mutation_scale,
             init=init if i == 0 else None,
+            features=shaping.features_for(task.name) if config.add_terms else (),
         )
     progress.update(phase="checking", proposed=len(cands), llm=llm.describe() if llm else "")
 
@@ -259,6 +301,19 @@ def run_iteration(
     )
     progress.update(phase="done", best=_fit(state.best), done=sum(1 for x in records if x.status == "ok"))
     return outcome
+
+
+def reward_magnitude(rec: EvalRecord) -> float:
+    """Typical size of a trained candidate's per-step reward (median over its checkpoints of
+    |training return| / episode length); 1.0 when nothing was recorded."""
+    vals = sorted(
+        abs(cp.reward_return) / cp.episode_length
+        for res in rec.results
+        for cp in res.checkpoints
+        if cp.episode_length > 0 and math.isfinite(cp.reward_return)
+    )
+    mid = vals[len(vals) // 2] if vals else 0.0
+    return mid if mid > 1e-8 else 1.0
 
 
 def _fit(rec: EvalRecord | None) -> float | None:

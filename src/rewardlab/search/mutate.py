@@ -1,13 +1,16 @@
 """The LLM-free proposer: evolve reward programs by editing their syntax trees.
 
 Used when no LLM is configured, so the search runs on a machine without a key. Starting from the
-task's human reward, children are made by four operators:
+task's human reward, children are made by five operators:
 
 * `perturb`: multiply 1-3 *tunable* float constants by a log-normal factor exp(N(0, scale));
 * `reweight`: multiply one reward term by a log-normal weight (wraps its assignment in `w * (...)`);
 * `drop`: switch one term off (`0.0 * (...)`), keeping every name and shape intact;
+* `add`: add a weighted shaping term built from one state variable (see `search/shaping.py`), so the
+  search can bring in information the starting reward lacks, not only re-balance what it has;
 * `crossover`: take each top-level assignment from either of two parents (uniform, per statement), so
-  parents of the same structure exchange constants and different ones exchange whole terms.
+  parents of the same structure exchange constants, and graft (with probability 1/2 each) the
+  self-contained terms only the second parent has, so terms added on different branches can meet.
 
 What is tunable: a float literal that feeds the returned total (found by following the names the total
 depends on) and is not part of a comparison, an exponent, a modulo, a `clip` call or a subscript. So the
@@ -29,9 +32,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rewardlab.sandbox import check_static
+from rewardlab.search import shaping
 
-OPERATORS = ("perturb", "reweight", "drop", "crossover")
-DEFAULT_WEIGHTS = {"perturb": 0.55, "reweight": 0.2, "drop": 0.1, "crossover": 0.15}
+OPERATORS = ("perturb", "reweight", "drop", "add", "crossover")
+DEFAULT_WEIGHTS = {"perturb": 0.4, "reweight": 0.1, "drop": 0.1, "add": 0.25, "crossover": 0.15}
+_INPUTS = {"state", "action", "next_state", "jnp"}  # names a self-contained term may use
 _BOOL_OPS = (ast.Compare, ast.BoolOp)
 
 
@@ -41,6 +46,17 @@ class Child:
     operator: str
     note: str
     parents: tuple[str, ...]  # ids of the parents
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A program children are made from. `magnitude`: typical size of its per-step reward (from its
+    training runs), which sizes the weight of an added term; 1.0 when unknown."""
+
+    id: str
+    source: str
+    fitness: float
+    magnitude: float = 1.0
 
 
 def normalize(source: str) -> str:
@@ -221,49 +237,85 @@ def crossover(a: str, b: str, rng: random.Random) -> tuple[str, str] | None:
             if ast.dump(other) != ast.dump(stmt):
                 fa.body[i] = other
                 taken.append(stmt.targets[0].id)
-    if not taken:
+    source = ast.unparse(ta)
+    grafted = []
+    own = _assigns(fa)
+    for name in terms(b):
+        value = from_b[name].value
+        if name in own or not _names(value) <= _INPUTS or rng.random() >= 0.5:
+            continue
+        made = shaping.add_term_to(source, name, ast.unparse(value))
+        if made is not None:
+            source = made
+            grafted.append(name)
+    if not taken and not grafted:
         return None
-    return ast.unparse(ta), "crossover took " + ", ".join(taken) + " from the second parent"
+    parts = []
+    if taken:
+        parts.append("took " + ", ".join(taken) + " from the second parent")
+    if grafted:
+        parts.append("grafted its term(s) " + ", ".join(grafted))
+    return source, "crossover " + "; ".join(parts)
+
+
+def add(
+    source: str, rng: random.Random, features: Sequence[shaping.Feature], magnitude: float
+) -> tuple[str, str] | None:
+    """Add one shaping term from the task's feature library (see `search/shaping.py`)."""
+    if not features:
+        return None
+    fn = _function(ast.parse(source))
+    drawn = shaping.draw_term(tuple(features), rng, magnitude, set(_assigns(fn)) | _names(fn))
+    if drawn is None:
+        return None
+    name, term = drawn
+    made = shaping.add_term_to(source, name, term)
+    return (made, f"added term {name} = {term}") if made is not None else None
 
 
 # the proposer --------------------------------------------------------------------------------------------
 def mutate_batch(
-    parents: Sequence[tuple[str, str, float]],
+    parents: Sequence[Parent | tuple[str, str, float]],
     n: int,
     rng: random.Random,
     seen: set[str],
     scale: float = 0.5,
     weights: dict[str, float] | None = None,
     max_tries: int = 50,
+    features: Sequence[shaping.Feature] = (),
 ) -> list[Child]:
-    """`n` new children of `parents` (id, source, fitness), best first; the first parent is the elite.
+    """`n` new children of `parents`, best first; the first parent is the elite.
 
     Half of the children (rounded up) derive from the elite, the rest from a parent drawn with
     probability proportional to its rank; `seen` (normalised sources) is updated with every child.
+    `features` is the task's shaping library; without it the `add` operator is never used.
     """
     if not parents:
         raise ValueError("mutate_batch needs at least one parent")
-    weights = weights or DEFAULT_WEIGHTS
+    pool = [p if isinstance(p, Parent) else Parent(*p) for p in parents]
+    weights = dict(weights or DEFAULT_WEIGHTS)
+    if not features:
+        weights.pop("add", None)
     ops, probs = zip(*weights.items(), strict=True)
-    ranks = [1.0 / (i + 1) for i in range(len(parents))]
+    ranks = [1.0 / (i + 1) for i in range(len(pool))]
     children: list[Child] = []
     for k in range(n):
         for _ in range(max_tries):
-            if k < (n + 1) // 2 or len(parents) == 1:
-                p = parents[0]
-            else:
-                p = rng.choices(parents, weights=ranks)[0]
+            elite = k < (n + 1) // 2 or len(pool) == 1
+            p = pool[0] if elite else rng.choices(pool, weights=ranks)[0]
             op = rng.choices(ops, weights=probs)[0]
             made: tuple[str, str] | None
-            used = (p[0],)
+            used = (p.id,)
             if op == "crossover":
-                others = [q for q in parents if q[0] != p[0]]
+                others = [q for q in pool if q.id != p.id]
                 if not others:
                     continue
                 q = rng.choice(others)
-                made, used = crossover(p[1], q[1], rng), (p[0], q[0])
+                made, used = crossover(p.source, q.source, rng), (p.id, q.id)
+            elif op == "add":
+                made = add(p.source, rng, features, p.magnitude)
             else:
-                made = {"perturb": perturb, "reweight": reweight, "drop": drop}[op](p[1], rng, scale)
+                made = {"perturb": perturb, "reweight": reweight, "drop": drop}[op](p.source, rng, scale)
             if made is None:
                 continue
             src, note = made

@@ -124,15 +124,16 @@ def propose_mutations(
     restart: int,
     iteration: int,
     n: int,
-    parents: Sequence[tuple[str, str, float]],
+    parents: Sequence[mutate.Parent],
     history: Sequence[str],
     *,
     seed: int,
     scale: float,
     init: tuple[str, str] | None = None,
+    features: Sequence[Any] = (),
 ) -> list[Candidate]:
-    """`n` children of `parents` (id, source, fitness; best first). In iteration 0, `init` (origin, source)
-    is candidate 0 unchanged and the rest are its mutations."""
+    """`n` children of `parents` (best first). In iteration 0, `init` (origin, source) is candidate 0
+    unchanged and the rest are its mutations. `features`: the task's shaping library (`search/shaping`)."""
     have = load_candidates(store, restart, iteration, n)
     if all(c is not None for c in have):
         return [c for c in have if c is not None]
@@ -143,8 +144,8 @@ def propose_mutations(
         origin, source = init
         seen.add(mutate.normalize(source))
         made.append(Candidate(restart, iteration, 0, source, origin, note="the starting reward, unchanged"))
-        parents = [("init", source, float("nan"))]
-    children = mutate.mutate_batch(parents, n - len(made), rng, seen, scale=scale)
+        parents = [mutate.Parent("init", source, float("nan"))]
+    children = mutate.mutate_batch(parents, n - len(made), rng, seen, scale=scale, features=features)
     for child in children:
         made.append(
             Candidate(
