@@ -161,3 +161,17 @@ def test_add_operator_only_runs_with_a_feature_library():
     assert any(c.operator == "add" for c in with_lib)
     assert not any(c.operator == "add" for c in without)
     assert all(check_static(c.source).ok for c in with_lib)
+
+
+def test_every_added_term_is_followed_by_its_opposite_sign_twin():
+    parents = [mutate.Parent("h", PENDULUM, 0.5, 3.0)]
+    kids = mutate.mutate_batch(parents, 40, random.Random(2), set(), features=_features("Pendulum-v1"))
+    twins = [i for i, c in enumerate(kids) if c.note.endswith("(sign twin)")]
+    assert twins
+    for i in twins:
+        first, twin = kids[i - 1], kids[i]
+        assert first.operator == twin.operator == "add"
+        name = first.note.split("added term ")[1].split(" = ")[0]
+        w1 = first.note.split(" = ")[1].split(" *")[0]
+        w2 = twin.note.split(" = ")[1].split(" *")[0]
+        assert twin.note.startswith(f"added term {name} = ") and float(w1) == -float(w2)

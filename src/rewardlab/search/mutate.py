@@ -258,19 +258,36 @@ def crossover(a: str, b: str, rng: random.Random) -> tuple[str, str] | None:
     return source, "crossover " + "; ".join(parts)
 
 
-def add(
+def add_pair(
     source: str, rng: random.Random, features: Sequence[shaping.Feature], magnitude: float
-) -> tuple[str, str] | None:
-    """Add one shaping term from the task's feature library (see `search/shaping.py`)."""
+) -> list[tuple[str, str]]:
+    """A child with one new shaping term (see `search/shaping.py`), then its twin with the opposite sign.
+
+    Nothing tells the proposer whether a feature should be sought or avoided (is `cos(angle)` height to
+    gain or to lose?), so `mutate_batch` tries both: one draw covers the feature either way.
+    """
     if not features:
-        return None
+        return []
     fn = _function(ast.parse(source))
     drawn = shaping.draw_term(tuple(features), rng, magnitude, set(_assigns(fn)) | _names(fn))
     if drawn is None:
-        return None
-    name, term = drawn
-    made = shaping.add_term_to(source, name, term)
-    return (made, f"added term {name} = {term}") if made is not None else None
+        return []
+    feat, weight = drawn
+    out = []
+    for w in (weight, -weight):
+        term = feat.source(w)
+        made = shaping.add_term_to(source, feat.name, term)
+        if made is not None:
+            out.append((made, f"added term {feat.name} = {term}"))
+    return out
+
+
+def add(
+    source: str, rng: random.Random, features: Sequence[shaping.Feature], magnitude: float
+) -> tuple[str, str] | None:
+    """Add one shaping term from the task's feature library (the first of `add_pair`)."""
+    pair = add_pair(source, rng, features, magnitude)
+    return pair[0] if pair else None
 
 
 # the proposer --------------------------------------------------------------------------------------------
@@ -299,30 +316,41 @@ def mutate_batch(
     ops, probs = zip(*weights.items(), strict=True)
     ranks = [1.0 / (i + 1) for i in range(len(pool))]
     children: list[Child] = []
-    for k in range(n):
-        for _ in range(max_tries):
-            elite = k < (n + 1) // 2 or len(pool) == 1
-            p = pool[0] if elite else rng.choices(pool, weights=ranks)[0]
-            op = rng.choices(ops, weights=probs)[0]
-            made: tuple[str, str] | None
-            used = (p.id,)
-            if op == "crossover":
-                others = [q for q in pool if q.id != p.id]
-                if not others:
-                    continue
-                q = rng.choice(others)
-                made, used = crossover(p.source, q.source, rng), (p.id, q.id)
-            elif op == "add":
-                made = add(p.source, rng, features, p.magnitude)
-            else:
-                made = {"perturb": perturb, "reweight": reweight, "drop": drop}[op](p.source, rng, scale)
-            if made is None:
+    twins: list[Child] = []  # the opposite-sign twin of the last added term, proposed next
+    tries = 0
+    while len(children) < n and tries < n * max_tries:
+        if twins:
+            twin = twins.pop()
+            key = normalize(twin.source)
+            if key not in seen and check_static(twin.source).ok:
+                seen.add(key)
+                children.append(twin)
+            continue
+        tries += 1
+        elite = len(children) < (n + 1) // 2 or len(pool) == 1
+        p = pool[0] if elite else rng.choices(pool, weights=ranks)[0]
+        op = rng.choices(ops, weights=probs)[0]
+        made: tuple[str, str] | None
+        used = (p.id,)
+        pair: list[tuple[str, str]] = []
+        if op == "crossover":
+            others = [q for q in pool if q.id != p.id]
+            if not others:
                 continue
-            src, note = made
-            key = normalize(src)
-            if key in seen or not check_static(src).ok:
-                continue
-            seen.add(key)
-            children.append(Child(src + "\n", op, note, used))
-            break
+            q = rng.choice(others)
+            made, used = crossover(p.source, q.source, rng), (p.id, q.id)
+        elif op == "add":
+            pair = add_pair(p.source, rng, features, p.magnitude)
+            made = pair[0] if pair else None
+        else:
+            made = {"perturb": perturb, "reweight": reweight, "drop": drop}[op](p.source, rng, scale)
+        if made is None:
+            continue
+        src, note = made
+        key = normalize(src)
+        if key in seen or not check_static(src).ok:
+            continue
+        seen.add(key)
+        children.append(Child(src + "\n", op, note, used))
+        twins.extend(Child(t_src + "\n", op, t_note + " (sign twin)", used) for t_src, t_note in pair[1:])
     return children

@@ -15,9 +15,10 @@ of a genetic-programming system:
   *progress* term `w * (f(next_state.x) - f(state.x))` (move towards them: a potential difference,
   which leaves the optimal policy unchanged but can speed learning).
 
-The weight `w` has a random sign and a log-uniform size relative to the parent reward's typical
-per-step magnitude, divided by the feature's own spread, so a new term starts between 3 % and 100 % of
-the reward it joins; later `perturb` / `reweight` / `drop` tune or remove it like any other term.
+The weight `w` has a log-uniform size relative to the parent reward's typical per-step magnitude,
+divided by the feature's own spread, so a new term starts between 3 % and 100 % of the reward it joins
+(the proposer tries both signs, see `mutate.add_pair`); later `perturb` / `reweight` / `drop` tune or
+remove it like any other term.
 
 Nothing task-specific is written here: the same code serves any gymnax-style task whose state is a
 dataclass of arrays. Building the library runs the environment (trusted code), never a candidate.
@@ -119,15 +120,14 @@ def features_for(task_name: str) -> tuple[Feature, ...]:
 
 def draw_term(
     features: tuple[Feature, ...], rng: random.Random, magnitude: float, taken: set[str]
-) -> tuple[str, str] | None:
-    """(name, source) of a new weighted term not in `taken`; None if every feature is taken."""
+) -> tuple[Feature, float] | None:
+    """A feature not in `taken` and its weight; None if every feature is taken."""
     free = [f for f in features if f.name not in taken]
     if not free:
         return None
     feat = rng.choice(free)
     size = magnitude * 10 ** rng.uniform(-1.5, 0.0) / feat.spread
-    weight = _sig(size) * rng.choice((-1.0, 1.0))
-    return feat.name, feat.source(weight)
+    return feat, _sig(size) * rng.choice((-1.0, 1.0))
 
 
 def add_term_to(source: str, name: str, term_source: str) -> str | None:
