@@ -4,12 +4,17 @@ Reads `job.json` (task, PPO config, seeds, candidates), hardens itself, re-appli
 policy, loads every program with the restricted loader and calls the engine's `train_fns` once for
 the whole batch. Progress goes to `progress.jsonl` (one JSON object per line, appended), results to
 `results.json` (written atomically at the end). The parent never reads stdout.
+
+For tests of the parent's stall watchdog only: with REWARDLAB_TEST_HANG_AFTER_PROGRESS=N in its
+environment the child blocks forever right after writing its N-th progress line, as it does when XLA's
+CPU runtime hangs inside a chunk (the main thread waits, nothing more is written).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,8 +23,11 @@ from typing import Any
 from rewardlab.sandbox.guard import exit_with_parent, harden, read_json, write_json_atomic
 from rewardlab.sandbox.report import Limits
 
+HANG_ENV = "REWARDLAB_TEST_HANG_AFTER_PROGRESS"
+
 
 def main(job_dir: Path) -> int:
+    hang_after = int(os.environ.get(HANG_ENV, "0") or 0)
     job = read_json(job_dir / "job.json")
     harden(Limits.from_dict(job["limits"]), file_size_mb=1024)
     exit_with_parent()
@@ -57,10 +65,15 @@ def main(job_dir: Path) -> int:
 
     progress_path = job_dir / "progress.jsonl"
     t0 = time.monotonic()
+    lines = 0
 
     def progress(info: ProgressInfo) -> None:
+        nonlocal lines
         with open(progress_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({**dataclasses.asdict(info), "t": round(time.monotonic() - t0, 3)}) + "\n")
+        lines += 1
+        while 0 < hang_after <= lines:  # a test's stand-in for a hung chunk; see the module docstring
+            time.sleep(3600)
 
     trained: dict[tuple[str, int], TrainResult] = {}
     if named:

@@ -6,6 +6,13 @@ dies (a signal, the memory limit, the wall-clock limit) the batch's results are 
 candidate of the batch is retried alone, each in a fresh child: the candidate that killed the batch
 dies again and gets a `status="error"` result that says how; the others train normally. The search
 goes on either way, and everything the children write stays inside `run_dir`.
+
+A stall watchdog guards against a training that hangs forever in XLA's CPU runtime (seen with all of
+XLA's threads idle and the main thread waiting for a result; the cause we found, a batched LAPACK QR
+deadlocking the intra-op pool, is fixed in `engines.ppo_jax.init_runs`). Once the child has written its first
+progress line (compilation done), it must write another within `stall_limit(...)` seconds or it is
+killed like a timed-out child. A stall is not the candidates' fault, so the same batch is retried
+once whole; only if that attempt fails too are the candidates retried alone.
 """
 
 from __future__ import annotations
@@ -31,6 +38,29 @@ from rewardlab.types import RewardProgram, TrainResult
 DEFAULT_MEMORY_MB = 16_384
 DEFAULT_TIMEOUT_S = 3600.0
 """Wall-clock limit of one worker (a batch, then each solo retry); None means no limit."""
+STALL_MIN_S = 120.0
+"""The default stall limit never goes below this many seconds without a new progress line."""
+STALL_GAP_FACTOR = 20.0
+"""The default stall limit is this many times the longest gap seen so far between progress lines."""
+
+
+def stall_limit(
+    gaps: Sequence[float], first_line_s: float = 0.0, stall_s: float | None = None
+) -> float | None:
+    """Seconds without a new progress line after which a training child counts as stalled; None: never.
+
+    `gaps` are the seconds between consecutive progress lines seen so far and `first_line_s` the
+    seconds from the child's start to its first line (imports, compilation and the first chunk).
+    With `stall_s=None` (the default policy) the limit is
+    `max(STALL_MIN_S, STALL_GAP_FACTOR * longest gap)`; until a gap is known, `first_line_s` stands
+    in for it, an overestimate of one chunk that keeps a slow second chunk from looking like a stall.
+    A positive `stall_s` is used as it is; zero or a negative value turns the watchdog off.
+    """
+    if stall_s is not None:
+        return float(stall_s) if stall_s > 0 else None
+    longest = max(gaps) if gaps else first_line_s
+    return max(STALL_MIN_S, STALL_GAP_FACTOR * longest)
+
 
 _Results = dict[tuple[str, int], TrainResult]
 EventKind = Literal["started", "progress", "finished", "failed", "retry"]
@@ -58,6 +88,7 @@ def train_in_worker(
     memory_mb: int | None = DEFAULT_MEMORY_MB,
     jax_cache_dir: str | Path | None = None,
     on_event: Callable[[WorkerEvent], None] | None = None,
+    stall_s: float | None = None,
 ) -> list[TrainResult]:
     """Train every (program, seed) pair in a sandboxed child; results in candidate-major order.
 
@@ -66,6 +97,10 @@ def train_in_worker(
     compilation cache lives in `jax_cache_dir` (default: `run_dir/jax_cache`), so a resumed run reuses
     compiled programs and nothing is written outside the run folder. Without `run_dir` a temporary
     folder is used and removed.
+
+    `stall_s` sets the stall watchdog: None (default) uses `stall_limit`'s adaptive policy (at least
+    `STALL_MIN_S`), a positive number is the limit in seconds, zero or negative turns it off. A stalled
+    batch is retried once whole before its candidates are retried alone.
     """
     if not programs:
         raise ValueError("train_in_worker needs at least one program")
@@ -87,8 +122,8 @@ def train_in_worker(
     if checked:
         with _run_folder(run_dir) as root:
             cache = Path(jax_cache_dir) if jax_cache_dir is not None else root / "jax_cache"
-            runner = _Runner(task_name, config, seed_list, root, cache,
-                             Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb), on_event)
+            limits = Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb)
+            runner = _Runner(task_name, config, seed_list, root, cache, limits, on_event, stall_s)
             results.update(runner.run_batch(checked))
     return [results[(p.name, s)] for p in programs for s in seed_list]
 
@@ -111,54 +146,80 @@ class _Runner:
     cache: Path
     limits: Limits
     on_event: Callable[[WorkerEvent], None] | None
+    stall_s: float | None = None
     _counter: Any = field(default_factory=itertools.count)
 
-    def run_batch(self, programs: list[RewardProgram]) -> _Results:
-        results, outcome = self._run(programs)
+    def run_batch(self, programs: list[RewardProgram], retry_stall: bool = True) -> _Results:
+        results, failure = self._run(programs)
         if results is not None:
             return results
         names = tuple(p.name for p in programs)
+        if failure.stalled and retry_stall:
+            # Not the candidates' fault: the same batch again costs one compile, solo retries one each.
+            self._emit(WorkerEvent("retry", names, message=f"{failure.message}; retrying the batch"))
+            results, failure = self._run(programs)
+            if results is not None:
+                return results
         if len(programs) == 1:
-            return {(names[0], s): _error(names[0], s, self._explain(outcome)) for s in self.seeds}
-        self._emit(WorkerEvent("retry", names, message=f"batch worker {self._explain(outcome)}; "
-                               "retrying each candidate alone"))
+            return {(names[0], s): _error(names[0], s, failure.message) for s in self.seeds}
+        self._emit(
+            WorkerEvent(
+                "retry", names, message=f"batch worker {failure.message}; retrying each candidate alone"
+            )
+        )
         out: dict[tuple[str, int], TrainResult] = {}
         for p in programs:
-            out.update(self.run_batch([p]))
+            out.update(self.run_batch([p], retry_stall=False))
         return out
 
-    def _run(self, programs: list[RewardProgram]) -> tuple[_Results | None, ChildExit]:
+    def _run(self, programs: list[RewardProgram]) -> tuple[_Results | None, _Failure]:
         names = tuple(p.name for p in programs)
         job_dir = self.run_dir / "worker" / f"job-{next(self._counter):03d}"
         while job_dir.exists():
             job_dir = job_dir.with_name(f"job-{next(self._counter):03d}")
         job_dir.mkdir(parents=True)
         self.cache.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(job_dir / "job.json", {
-            "task": self.task_name,
-            "config": dataclasses.asdict(self.config) if self.config is not None else None,
-            "seeds": self.seeds,
-            "limits": self.limits.to_dict(),
-            "jax_cache_dir": str(self.cache.resolve()),
-            "candidates": [{"name": p.name, "source": p.source} for p in programs],
-        })
-        proc = spawn("rewardlab.sandbox._train_child", job_dir,
-                     extra_env={"REWARDLAB_JAX_CACHE": str(self.cache.resolve())})
+        write_json_atomic(
+            job_dir / "job.json",
+            {
+                "task": self.task_name,
+                "config": dataclasses.asdict(self.config) if self.config is not None else None,
+                "seeds": self.seeds,
+                "limits": self.limits.to_dict(),
+                "jax_cache_dir": str(self.cache.resolve()),
+                "candidates": [{"name": p.name, "source": p.source} for p in programs],
+            },
+        )
+        proc = spawn(
+            "rewardlab.sandbox._train_child",
+            job_dir,
+            extra_env={"REWARDLAB_JAX_CACHE": str(self.cache.resolve())},
+        )
         self._emit(WorkerEvent("started", names, pid=proc.pid, info={"job_dir": str(job_dir)}))
-        tail = _ProgressTail(job_dir / "progress.jsonl", lambda info: self._emit(
-            WorkerEvent("progress", names, pid=proc.pid, info=info)))
         wall = self.limits.wall_s
-        deadline = time.monotonic() + wall if wall is not None else None
-        outcome = watch(proc, job_dir, lambda: deadline, on_poll=tail.poll)
+        dog = _Watchdog(time.monotonic() + wall if wall is not None else None, self.stall_s)
+
+        def on_line(info: dict[str, Any]) -> None:
+            dog.saw_line(info)
+            self._emit(WorkerEvent("progress", names, pid=proc.pid, info=info))
+
+        tail = _ProgressTail(job_dir / "progress.jsonl", on_line)
+        outcome = watch(proc, job_dir, dog.deadline, on_poll=tail.poll)
         tail.poll()
         results = _read_results(job_dir / "results.json", names, self.seeds)
+        failure = _Failure(self._explain(outcome, dog), stalled=outcome.timed_out and dog.cause == "stall")
         if results is None:
-            self._emit(WorkerEvent("failed", names, pid=proc.pid, message=self._explain(outcome)))
+            self._emit(WorkerEvent("failed", names, pid=proc.pid, message=failure.message))
         else:
             self._emit(WorkerEvent("finished", names, pid=proc.pid))
-        return results, outcome
+        return results, failure
 
-    def _explain(self, outcome: ChildExit) -> str:
+    def _explain(self, outcome: ChildExit, dog: _Watchdog) -> str:
+        if outcome.timed_out and dog.cause == "stall":
+            return (
+                f"training stalled: no progress for {_seconds(dog.stall_limit_s)} s after chunk {dog.chunks} "
+                "(likely an XLA CPU runtime hang); the process was killed"
+            )
         if outcome.timed_out:
             return f"training timed out after {self.limits.wall_s:g} s (wall clock); the process was killed"
         memory = any(m in outcome.stderr_tail for m in MEMORY_MARKERS)
@@ -169,6 +230,70 @@ class _Runner:
     def _emit(self, event: WorkerEvent) -> None:
         if self.on_event is not None:
             self.on_event(event)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    message: str  # why the attempt gave no results, for events and error results
+    stalled: bool  # killed by the stall watchdog (not by the wall clock, a signal or an exit)
+
+
+class _Watchdog:
+    """The kill deadline of one training child: the wall-clock limit or the stall limit, the earlier.
+
+    The stall limit is armed by the first progress line and measured from the latest one, with the
+    gaps seen by the parent's polls (`stall_limit` sets the policy). `cause` records which of the two
+    limits had passed when `deadline` first returned a passed time ("timeout" or "stall").
+    Times are `time.monotonic()` values; `now` can be given for tests.
+    """
+
+    def __init__(
+        self, wall_deadline: float | None, stall_s: float | None, started: float | None = None
+    ) -> None:
+        self.wall_deadline = wall_deadline
+        self.stall_s = stall_s
+        self.started = time.monotonic() if started is None else started
+        self.last_line: float | None = None
+        self.gaps: list[float] = []
+        self.first_line_s = 0.0
+        self.chunks = 0  # progress lines of finished chunks (checkpoint lines are not counted)
+        self.stall_limit_s: float | None = None
+        self._fired: Literal["timeout", "stall"] | None = None
+        self._nearest: Literal["timeout", "stall"] | None = None
+
+    def saw_line(self, info: dict[str, Any], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self.last_line is None:
+            self.first_line_s = now - self.started
+        else:
+            self.gaps.append(now - self.last_line)
+        self.last_line = now
+        if info.get("checkpoint") is None:
+            self.chunks += 1
+
+    def deadline(self, now: float | None = None) -> float | None:
+        """The time (`time.monotonic`) after which the child must be killed; asked at every poll."""
+        now = time.monotonic() if now is None else now
+        limits: list[tuple[float, Literal["timeout", "stall"]]] = []
+        if self.wall_deadline is not None:
+            limits.append((self.wall_deadline, "timeout"))
+        if self.last_line is not None:
+            self.stall_limit_s = stall_limit(self.gaps, self.first_line_s, self.stall_s)
+            if self.stall_limit_s is not None:
+                limits.append((self.last_line + self.stall_limit_s, "stall"))
+        if not limits:
+            return None
+        when, kind = min(limits)
+        if self._fired is None:
+            self._nearest = kind  # `watch` compares with a slightly later clock than `now`
+            if now > when:
+                self._fired = kind
+        return when
+
+    @property
+    def cause(self) -> Literal["timeout", "stall"] | None:
+        """Which limit killed the child, once `watch` reports a kill (None while no limit exists)."""
+        return self._fired or self._nearest
 
 
 class _ProgressTail:
@@ -206,6 +331,13 @@ def _read_results(path: Path, names: tuple[str, ...], seeds: list[int]) -> _Resu
     if set(by_key) != {(n, s) for n in names for s in seeds}:
         return None
     return by_key
+
+
+def _seconds(value: float | None) -> str:
+    """120.0 -> '120', 0.001 -> '0.001', 1234.56 -> '1235' (for messages)."""
+    if value is None:
+        return "?"
+    return f"{value:.0f}" if value >= 10 else f"{value:g}"
 
 
 def _error(name: str, seed: int, message: str) -> TrainResult:
