@@ -5,7 +5,9 @@ materialised: every worker parks on a futex and the call never returns. We hit i
 chunk hung for 10 minutes with all threads idle), and a public report measured 14 hangs in 16 runs
 with the pool on and 0 in 12 with it off. On the 2-core machines we target, single-threaded Eigen
 was as fast or faster for our small matrices (see the closing notes of the engine issue).
-Set REWARDLAB_KEEP_XLA_FLAGS=1 to leave XLA_FLAGS untouched.
+(Later hangs had another cause, a batched LAPACK QR deadlocking XLA's intra-op pool, now avoided in
+`engines.ppo_jax.init_runs`; it may have been behind this first one too. The flag stays: it measured
+no slower.) Set REWARDLAB_KEEP_XLA_FLAGS=1 to leave XLA_FLAGS untouched.
 """
 
 from __future__ import annotations
