@@ -1,11 +1,17 @@
 """Benchmark: a full default search with the LLM-free proposer, timed, with its compile share.
 
     python benchmarks/search.py CartPole-v1 Pendulum-v1 [--samples 16 --iterations 5] [--out runs/bench]
+                                [--extra-seeds 16]
 
 For each task it runs `rewardlab search TASK` with the CLI's defaults (16 samples x 5 iterations, the
 per-task search budget of `DEFAULT_TIMESTEPS`, 5 final seeds), then prints the wall time, the share of
 it spent compiling (the workers' reported XLA compile seconds, one per training batch), and the final
 table: the winner against the Human reward it started from and the Sparse baseline, on fresh seeds.
+
+Five final seeds cannot separate rewards whose seed-to-seed spread is as large as their difference, so
+`--extra-seeds N` then retrains the winner and the human reward on N more seeds (2000, 2001, ...; seeds
+no step of the search used) with the search's budget, and prints both means, the paired difference per
+seed (mean and standard error) and on how many seeds the winner did better.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", default="16")
     ap.add_argument("--iterations", default="5")
     ap.add_argument("--out", default="runs/bench")
+    ap.add_argument("--extra-seeds", type=int, default=0, help="retrain winner and human on N more seeds")
     args = ap.parse_args(argv)
     from rewardlab.search.cli import main as cli
 
@@ -87,7 +94,46 @@ def main(argv: list[str] | None = None) -> int:
             )
         hns = final.get("human_normalised_mean", {})
         print(f"  human-normalised score (mean): {hns.get('value')} {hns.get('message', '')}")
+        if args.extra_seeds > 0:
+            extra_seeds(task, run_dir, args.extra_seeds)
     return 0
+
+
+def extra_seeds(task_name: str, run_dir: Path, n: int) -> None:
+    """Winner vs human on `n` seeds no step of the search used (sandboxed worker, the search's budget)."""
+    import statistics
+
+    from rewardlab import tasks
+    from rewardlab.sandbox import train_in_worker
+    from rewardlab.search.config import SearchConfig
+    from rewardlab.store import RunStore
+    from rewardlab.types import RewardProgram
+
+    method = run_dir / "final" / "method.py"
+    if not method.exists():
+        print("  extra seeds: no winner")
+        return
+    task = tasks.get(task_name)
+    config = SearchConfig.from_dict(RunStore(run_dir).read_config())
+    seeds = [2000 + k for k in range(n)]
+    programs = [RewardProgram("method", method.read_text()), RewardProgram("human", task.human.source)]
+    results = train_in_worker(task_name, programs, config.ppo(task.ppo), seeds, run_dir=run_dir / "extra")
+    fit = {(r.candidate, r.seed): r.max_fitness for r in results if r.ok}
+    both = [s for s in seeds if ("method", s) in fit and ("human", s) in fit]
+    if len(both) < 2:
+        print(f"  extra seeds: too few runs finished ({len(both)})")
+        return
+    m = [fit[("method", s)] for s in both]
+    h = [fit[("human", s)] for s in both]
+    d = [a - b for a, b in zip(m, h, strict=True)]
+    se = statistics.stdev(d) / len(d) ** 0.5
+    wins = sum(x > 0 for x in d)
+    print(
+        f"  {len(both)} extra seeds {both[0]}-{both[-1]}: method mean {statistics.mean(m):.4g} "
+        f"(sd {statistics.stdev(m):.3g}), human mean {statistics.mean(h):.4g} "
+        f"(sd {statistics.stdev(h):.3g}); "
+        f"paired difference {statistics.mean(d):+.4g} +- {se:.3g} (s.e.), method better on {wins}/{len(d)}"
+    )
 
 
 if __name__ == "__main__":
