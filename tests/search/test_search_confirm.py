@@ -42,3 +42,11 @@ def test_nothing_to_compare_trains_nothing(tmp_path):
     best, score = confirm(None, SearchConfig(), None, 0, [only, _rec(0, 1, None)])  # type: ignore[arg-type]
     assert best is only and score == 7.0
     assert confirm(None, SearchConfig(), None, 0, [])[0] is None  # type: ignore[arg-type]
+
+
+def test_a_run_folder_from_before_confirmation_resumes_as_it_was_created():
+    old = {k: v for k, v in SearchConfig().to_dict().items() if k not in ("confirm_top", "add_terms")}
+    cfg = SearchConfig.from_dict(old)
+    assert cfg.confirm_top == 0 and cfg.add_terms is False
+    new = SearchConfig.from_dict(SearchConfig().to_dict())
+    assert new.confirm_top == 4 and new.add_terms is True

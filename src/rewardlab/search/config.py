@@ -113,8 +113,14 @@ class SearchConfig:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> SearchConfig:
+        """The config stored in a run folder. Fields added since a run was created take the value that
+        reproduces how that run behaved (`LEGACY`), so resuming an old run does not change its method."""
         names = {f.name for f in dataclasses.fields(SearchConfig)}
-        return SearchConfig(**{k: v for k, v in data.items() if k in names})
+        return SearchConfig(**{**LEGACY, **{k: v for k, v in data.items() if k in names}})
+
+
+LEGACY: dict[str, Any] = {"add_terms": False, "confirm_top": 0}
+"""Values of later-added fields for run folders whose config.yaml predates them."""
 
 
 DEFAULT_TIMESTEPS: dict[str, int] = {
