@@ -63,6 +63,14 @@ def _cache() -> str:
     return os.environ["REWARDLAB_JAX_CACHE"]  # tests/conftest.py: one compile cache per test session
 
 
+def _train(tmp_path: Path, programs: list, events: list, **kw):
+    """A tiny one-seed training in real workers, every worker event appended to `events`."""
+    return train_in_worker(
+        TASK, programs, tiny_config(), seeds=(0,), run_dir=tmp_path, timeout_s=600,
+        jax_cache_dir=_cache(), on_event=events.append, **kw,
+    )  # fmt: skip
+
+
 def _dead(pid: int) -> bool:
     try:
         return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
@@ -81,17 +89,7 @@ def test_a_stalled_batch_is_retried_whole_then_each_candidate_alone(tmp_path, mo
     human = tasks.get(TASK).human
     programs = [RewardProgram("a", human.source, "llm"), RewardProgram("b", human.source, "llm")]
     events: list[WorkerEvent] = []
-    results = train_in_worker(
-        TASK,
-        programs,
-        tiny_config(),
-        seeds=(0,),
-        run_dir=tmp_path,
-        timeout_s=600,
-        jax_cache_dir=_cache(),
-        on_event=events.append,
-        stall_s=0.001,
-    )
+    results = _train(tmp_path, programs, events, stall_s=0.001)
 
     def attempt(names: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
         return [("started", names), ("progress", names), ("failed", names)]  # one line, then killed
@@ -121,16 +119,7 @@ def test_a_stalled_batch_is_retried_whole_then_each_candidate_alone(tmp_path, mo
 
 def test_with_the_default_policy_a_healthy_batch_trains_normally(tmp_path):
     events: list[WorkerEvent] = []
-    results = train_in_worker(
-        TASK,
-        [tasks.get(TASK).human],
-        tiny_config(),
-        seeds=(0,),
-        run_dir=tmp_path,
-        timeout_s=600,
-        jax_cache_dir=_cache(),
-        on_event=events.append,
-    )
+    results = _train(tmp_path, [tasks.get(TASK).human], events)
     assert [r.status for r in results] == ["ok"], results[0].message
     assert len(results[0].checkpoints) == 1
     assert [e.kind for e in events if e.kind != "progress"] == ["started", "finished"]

@@ -16,9 +16,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rewardlab.sandbox import train_in_worker
 from rewardlab.search import select
 from rewardlab.search.config import SearchConfig
+from rewardlab.search.evaluate import train_programs
 from rewardlab.search.progress import Progress
 from rewardlab.search.records import EvalRecord
 from rewardlab.store import RunStore, read_json
@@ -77,15 +77,7 @@ def confirm(
             RewardProgram(job_name(r.candidate.id), r.candidate.source or "", r.candidate.origin)
             for r in pool
         ]
-        results = train_in_worker(
-            task.name,
-            programs,
-            config.ppo(task.ppo),
-            seeds,
-            run_dir=store.root,
-            timeout_s=config.train_timeout_s,
-            jax_cache_dir=config.jax_cache_dir,
-        )
+        results = train_programs(store, config, task, programs, seeds)
         rows = []
         for rec in pool:
             mine = [r for r in results if r.candidate == job_name(rec.candidate.id)]

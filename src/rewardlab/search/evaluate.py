@@ -107,6 +107,22 @@ def train(
     return out
 
 
+def train_programs(
+    store: RunStore, config: Any, task: Any, programs: Sequence[RewardProgram], seeds: Sequence[int]
+) -> list[TrainResult]:
+    """Train whole programs (not search candidates) in one sandboxed batch with the search's budget and
+    limits: the confirmation and the final evaluation."""
+    return train_in_worker(
+        task.name,
+        list(programs),
+        config.ppo(task.ppo),
+        list(seeds),
+        run_dir=store.root,
+        timeout_s=config.train_timeout_s,
+        jax_cache_dir=config.jax_cache_dir,
+    )
+
+
 def record(
     cand: Candidate, check_report: CheckReport | None, results: tuple[TrainResult, ...] | None
 ) -> EvalRecord:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewardlab.sandbox import train_in_worker
 from rewardlab.search.config import SearchConfig
+from rewardlab.search.evaluate import train_programs
 from rewardlab.search.progress import Progress
 from rewardlab.search.records import EvalRecord
 from rewardlab.store import RunStore, read_json
@@ -43,15 +43,7 @@ def final_evaluation(
     if progress is not None:
         progress.update(phase=f"final evaluation ({len(programs)} rewards x {len(seeds)} seeds)")
     store.event("final_started", programs=[p.name for p in programs], seeds=seeds)
-    results = train_in_worker(
-        task.name,
-        programs,
-        config.ppo(task.ppo),
-        seeds,
-        run_dir=store.root,
-        timeout_s=config.train_timeout_s,
-        jax_cache_dir=config.jax_cache_dir,
-    )
+    results = train_programs(store, config, task, programs, seeds)
     data = {
         "seeds": seeds,
         "method": (
