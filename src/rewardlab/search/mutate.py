@@ -111,6 +111,27 @@ def _total_deps(fn: ast.FunctionDef) -> tuple[set[str], ast.expr]:
     return deps, total
 
 
+def add_term_to(source: str, name: str, term_source: str) -> str | None:
+    """`source` with `name = <term>` added to the total and reported as a component.
+
+    Needs the canonical shape `return <total>, {<components>}` (a dict display); None otherwise.
+    """
+    tree = ast.parse(source)
+    try:
+        fn = _function(tree)
+        ret = _return(fn)
+    except ValueError:
+        return None
+    total, comps = ret.value.elts  # type: ignore[union-attr]
+    if not isinstance(comps, ast.Dict):
+        return None
+    ret.value.elts[0] = ast.BinOp(left=total, op=ast.Add(), right=ast.Name(name, ast.Load()))  # type: ignore[union-attr]
+    comps.keys.append(ast.Constant(name))
+    comps.values.append(ast.Name(name, ast.Load()))
+    fn.body.insert(fn.body.index(ret), ast.parse(f"{name} = {term_source}").body[0])
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
 def terms(source: str) -> list[str]:
     """The reward terms of a program: names the total depends on that are reported as components."""
     fn = _function(ast.parse(source))
@@ -244,7 +265,7 @@ def crossover(a: str, b: str, rng: random.Random) -> tuple[str, str] | None:
         value = from_b[name].value
         if name in own or not _names(value) <= _INPUTS or rng.random() >= 0.5:
             continue
-        made = shaping.add_term_to(source, name, ast.unparse(value))
+        made = add_term_to(source, name, ast.unparse(value))
         if made is not None:
             source = made
             grafted.append(name)
@@ -276,7 +297,7 @@ def add_pair(
     out = []
     for w in (weight, -weight):
         term = feat.source(w)
-        made = shaping.add_term_to(source, feat.name, term)
+        made = add_term_to(source, feat.name, term)
         if made is not None:
             out.append((made, f"added term {feat.name} = {term}"))
     return out

@@ -26,7 +26,6 @@ dataclass of arrays. Building the library runs the environment (trusted code), n
 
 from __future__ import annotations
 
-import ast
 import functools
 import math
 import random
@@ -128,28 +127,3 @@ def draw_term(
     feat = rng.choice(free)
     size = magnitude * 10 ** rng.uniform(-1.5, 0.0) / feat.spread
     return feat, _sig(size) * rng.choice((-1.0, 1.0))
-
-
-def add_term_to(source: str, name: str, term_source: str) -> str | None:
-    """`source` with `name = <term>` added to the total and reported as a component.
-
-    Needs the canonical shape `return <total>, {<components>}` (a dict display); None otherwise.
-    """
-    tree = ast.parse(source)
-    fn = next(
-        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "compute_reward"), None
-    )
-    if fn is None or not fn.body or not isinstance(fn.body[-1], ast.Return):
-        return None
-    ret = fn.body[-1]
-    if not isinstance(ret.value, ast.Tuple) or len(ret.value.elts) != 2:
-        return None
-    total, comps = ret.value.elts
-    if not isinstance(comps, ast.Dict):
-        return None
-    assign = ast.parse(f"{name} = {term_source}").body[0]
-    ret.value.elts[0] = ast.BinOp(left=total, op=ast.Add(), right=ast.Name(name, ast.Load()))
-    comps.keys.append(ast.Constant(name))
-    comps.values.append(ast.Name(name, ast.Load()))
-    fn.body.insert(len(fn.body) - 1, assign)
-    return ast.unparse(ast.fix_missing_locations(tree))
