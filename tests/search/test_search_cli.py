@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
+from tiny_search import tiny_search_args
 
 from rewardlab.store import RunStore, read_json
 
@@ -45,26 +45,7 @@ def test_llm_free_search_by_subprocess(tmp_path):
     proc = _cli(
         "search",
         "CartPole-v1",
-        "--samples",
-        "2",
-        "--iterations",
-        "2",
-        "--final-seeds",
-        "2",
-        "--confirm-top",
-        "2",
-        "--confirm-seeds",
-        "2",
-        "--timesteps",
-        "8192",
-        "--checkpoints",
-        "2",
-        "--eval-episodes",
-        "4",
-        "--out",
-        str(tmp_path),
-        "--set",
-        f"jax_cache_dir={os.environ['REWARDLAB_JAX_CACHE']}",
+        *tiny_search_args(tmp_path),
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

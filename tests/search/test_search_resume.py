@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from fake_openai import FakeLLMServer, Reply
 from search_replies import FENCED_BAD, GOOD, GOOD_VARIANT
+from tiny_search import tiny_search_args
 
 from rewardlab.store import RunStore, read_json
 
@@ -83,29 +84,10 @@ def test_sigkill_and_resume_loses_nothing_and_repeats_nothing(tmp_path):
             "CartPole-v1",
             "--llm",
             f"openai:fake@{server.openai_url}",
-            "--samples",
-            "2",
-            "--iterations",
-            "2",
-            "--final-seeds",
-            "2",
-            "--confirm-top",
-            "2",
-            "--confirm-seeds",
-            "2",
-            "--timesteps",
-            "8192",
-            "--checkpoints",
-            "2",
-            "--eval-episodes",
-            "4",
-            "--out",
-            str(out),
+            *tiny_search_args(out),
             "--quiet",
             "--set",
             "check=static",
-            "--set",
-            f"jax_cache_dir={os.environ['REWARDLAB_JAX_CACHE']}",
         )
         kills = [
             _seen("train_started"),  # in the middle of iteration 0's training batch
