@@ -37,8 +37,7 @@ def _code_block(context: str) -> str:
 
 
 def _env_source(task_name: str) -> str:
-    env, _ = tasks.get(task_name).make_env()
-    return inspect.getsource(inspect.getmodule(type(env)))
+    return inspect.getsource(inspect.getmodule(tasks.get(task_name).env.source_class))
 
 
 def _reward_expressions(source: str) -> list[str]:

@@ -66,7 +66,6 @@ STATE_BOXES = {
 def _box_transitions(name: str, n: int = 4096):
     """(state, action, next_state, env_reward) with states drawn uniformly from STATE_BOXES."""
     task = tasks.get(name)
-    env, params = task.make_env()
     base = random_transitions(task, n_envs=1, n_steps=n, seed=2)
     keys = jax.random.split(jax.random.PRNGKey(3), len(STATE_BOXES[name]) + 1)
     fields = {
@@ -74,8 +73,8 @@ def _box_transitions(name: str, n: int = 4096):
         for kk, (k, (lo, hi)) in zip(keys, STATE_BOXES[name].items(), strict=False)
     }
     state = base.state.replace(**fields)
-    step = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))
-    _, next_state, env_reward, term, _ = step(jax.random.split(keys[-1], n), state, base.action, params)
+    out = jax.vmap(task.env.step)(jax.random.split(keys[-1], n), state, base.action)
+    next_state, env_reward, term = out.state, out.env_reward, out.terminated
     return state, base.action, next_state, np.asarray(env_reward), np.asarray(term)
 
 

@@ -7,6 +7,7 @@ sentinel fitness values and no parallel lists that could fall out of step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -18,12 +19,16 @@ class RewardProgram:
     """A reward function as source text: `compute_reward(state, action, next_state) -> (total, components)`.
 
     Programs are kept as text (not callables) because they are shown to LLMs, written to run
-    folders, diffed between iterations and loaded in child processes.
+    folders, diffed between iterations and loaded in child processes. The one exception is a task's
+    own baseline that only exists as a callable (e.g. a success indicator built from the user's
+    predicate): `fn` holds it, `source` describes it, and a child process that imports the task takes
+    the callable from the task again (`origin` says which baseline: human or sparse).
     """
 
     name: str
     source: str
     origin: str = "user"  # human | sparse | llm | mutation | file | user
+    fn: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from rewardlab.tasks.adapter import ActionSpec
+
 Params = dict[str, jax.Array]
-
-
-class ActionSpec(NamedTuple):
-    """What the policy outputs: `n` discrete actions, or a box of `dim` floats in [low, high]."""
-
-    discrete: bool
-    n: int  # number of discrete actions, or the action dimension for continuous spaces
-    low: jax.Array | None = None
-    high: jax.Array | None = None
 
 
 def mlp_init(key: jax.Array, sizes: tuple[int, ...], out_gain: float) -> Params:

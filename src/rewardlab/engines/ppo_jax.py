@@ -30,7 +30,7 @@ import optax
 from rewardlab.config import PPOConfig
 from rewardlab.engines import policy as P
 from rewardlab.engines.jax_setup import enable_compilation_cache
-from rewardlab.rewards.program import RewardFn, load_reward_fn
+from rewardlab.rewards.program import RewardFn, TransitionFn, load_reward_fn, transition_fn
 from rewardlab.tasks.base import Task
 from rewardlab.types import Checkpoint, ComponentStats, RewardProgram, TrainResult
 
@@ -107,19 +107,18 @@ class ProgressInfo:
 @dataclass(frozen=True)
 class PreparedReward:
     name: str
-    fn: RewardFn | None
+    fn: TransitionFn | None
     components: tuple[str, ...]
     error: str = ""
 
 
-def _sample_transition(task: Task) -> tuple[Any, Any, Any]:
-    env, params = task.make_env()
+def _sample_transition(task: Task) -> tuple[Any, Any, Any, Any]:
+    env = task.env
     k1, k2 = jax.random.split(jax.random.PRNGKey(0))
-    _, s = env.reset_env(k1, params)
-    spec = action_spec(env, params)
-    a = jnp.int32(0) if spec.discrete else jnp.zeros((spec.n,), jnp.float32)
-    _, ns, _, _, _ = env.step_env(k2, s, a, params)
-    return s, a, ns
+    _, s = env.reset(k1)
+    a = env.action_spec.zero_action()
+    out = env.step(k2, s, a)
+    return s, a, out.state, out.env_reward
 
 
 def prepare_rewards(task: Task, named_fns: Sequence[tuple[str, RewardFn]]) -> list[PreparedReward]:
@@ -128,11 +127,12 @@ def prepare_rewards(task: Task, named_fns: Sequence[tuple[str, RewardFn]]) -> li
     One bad candidate must never take down the compiled batch, so every candidate is checked
     for the contract's shapes before it is batched with others.
     """
-    s, a, ns = _sample_transition(task)
+    s, a, ns, r = _sample_transition(task)
     out: list[PreparedReward] = []
-    for name, fn in named_fns:
+    for name, raw in named_fns:
         try:
-            total, comps = jax.eval_shape(fn, s, a, ns)
+            fn = transition_fn(raw)
+            total, comps = jax.eval_shape(fn, s, a, ns, r)
             if math.prod(getattr(total, "shape", ())) != 1:
                 raise ValueError(f"total must be a scalar, got shape {total.shape}")
             if not isinstance(comps, dict):
@@ -148,9 +148,9 @@ def prepare_rewards(task: Task, named_fns: Sequence[tuple[str, RewardFn]]) -> li
     return out
 
 
-def _branch(fn: RewardFn, names: tuple[str, ...], width: int) -> Callable:
-    def branch(s, a, ns):
-        total, comps = fn(s, a, ns)
+def _branch(fn: TransitionFn, names: tuple[str, ...], width: int) -> Callable:
+    def branch(s, a, ns, r):
+        total, comps = fn(s, a, ns, r)
         vals = [jnp.reshape(jnp.asarray(comps[n], jnp.float32), ()) for n in names]
         vals += [jnp.float32(0.0)] * (width - len(names))
         vec = jnp.stack(vals) if vals else jnp.zeros((0,), jnp.float32)
@@ -160,25 +160,15 @@ def _branch(fn: RewardFn, names: tuple[str, ...], width: int) -> Callable:
 
 
 def batched_reward(prepared: Sequence[PreparedReward], width: int) -> Callable:
-    """(candidate index, state, action, next_state) -> (total, fixed-width component vector)."""
+    """(candidate index, state, action, next_state, env reward) -> (total, fixed-width component vector)."""
     branches = [_branch(p.fn, p.components, width) for p in prepared]
     if len(branches) == 1:
         only = branches[0]
-        return lambda idx, s, a, ns: only(s, a, ns)
-    return lambda idx, s, a, ns: jax.lax.switch(idx, branches, s, a, ns)
+        return lambda idx, s, a, ns, r: only(s, a, ns, r)
+    return lambda idx, s, a, ns, r: jax.lax.switch(idx, branches, s, a, ns, r)
 
 
 # --- environment helpers ------------------------------------------------------------------------------
-
-
-def action_spec(env: Any, params: Any) -> P.ActionSpec:
-    space = env.action_space(params)
-    if hasattr(space, "n"):
-        return P.ActionSpec(True, int(space.n))
-    shape = tuple(space.shape) or (1,)
-    low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), shape)
-    high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), shape)
-    return P.ActionSpec(False, int(np.prod(shape)), low, high)
 
 
 def _where(mask: jax.Array, a: Any, b: Any) -> Any:
@@ -228,18 +218,17 @@ class Program(NamedTuple):
 
 def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chunk_updates: int) -> Program:
     """The three per-run functions (init, training chunk, evaluation); `train` vmaps and jits them."""
-    env, env_params = task.make_env()
-    spec = action_spec(env, env_params)
-    obs_dim = int(np.prod(env.observation_space(env_params).shape))
+    env = task.env
+    spec = env.action_spec
+    obs_dim = int(np.prod(env.obs_shape))
     n_envs, n_steps = cfg.num_envs, cfg.num_steps
     total_opt_steps = cfg.num_updates * cfg.update_epochs * cfg.num_minibatches
     lr = optax.linear_schedule(cfg.lr, 0.0, total_opt_steps) if cfg.anneal_lr else cfg.lr
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(lr, eps=1e-5))
-    max_eval_steps = int(env_params.max_steps_in_episode)
-    v_step = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))
-    v_reset = jax.vmap(env.reset_env, in_axes=(0, None))
-    v_trunc = jax.vmap(env.is_truncated, in_axes=(0, None))
-    v_reward = jax.vmap(reward, in_axes=(None, 0, 0, 0))
+    max_eval_steps = env.max_episode_steps
+    v_step = jax.vmap(env.step)
+    v_reset = jax.vmap(env.reset)
+    v_reward = jax.vmap(reward, in_axes=(None, 0, 0, 0, 0))
     v_signals = jax.vmap(task.episode_signals)
 
     def norm_obs(stats: P.RunningStats, obs: jax.Array) -> jax.Array:
@@ -248,7 +237,7 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
     def init(key: jax.Array, cand: jax.Array) -> Runner:
         k_params, k_env, k_run = jax.random.split(key, 3)
         params = P.agent_init(k_params, obs_dim, spec, cfg.hidden, cfg.log_std_init)
-        obs, env_state = v_reset(jax.random.split(k_env, n_envs), env_params)
+        obs, env_state = v_reset(jax.random.split(k_env, n_envs))
         zeros = jnp.zeros((n_envs,), jnp.float32)
         return Runner(
             params=params,
@@ -271,15 +260,11 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         v = P.value(r.params, obs_n, cfg.activation)
         action, logp = P.sample_action(k_act, out, r.params.log_std, spec)
         a_env = P.env_action(action, spec)
-        obs_st, s_st, r_env, term, _ = v_step(
-            jax.random.split(k_step, n_envs), r.env_state, a_env, env_params
-        )
+        obs_st, s_st, r_env, term, trunc = v_step(jax.random.split(k_step, n_envs), r.env_state, a_env)
         obs_st = obs_st.reshape(n_envs, obs_dim).astype(jnp.float32)
-        trunc = v_trunc(s_st, env_params)
-        term = term.astype(bool)
         done = term | trunc
-        total, comps = v_reward(r.cand, r.env_state, a_env, s_st)
-        obs_re, s_re = v_reset(jax.random.split(k_reset, n_envs), env_params)
+        total, comps = v_reward(r.cand, r.env_state, a_env, s_st, r_env)
+        obs_re, s_re = v_reset(jax.random.split(k_reset, n_envs))
         next_state = _where(done, s_re, s_st)
         next_obs = jnp.where(done[:, None], obs_re.reshape(n_envs, obs_dim), obs_st)
 
@@ -378,7 +363,7 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
     def evaluate(r: Runner, key: jax.Array) -> EvalOut:
         n = cfg.eval_episodes
         k_reset, k_steps = jax.random.split(key)
-        obs, state = v_reset(jax.random.split(k_reset, n), env_params)
+        obs, state = v_reset(jax.random.split(k_reset, n))
         sig0 = v_signals(state, jnp.zeros((n,)), state, jnp.zeros((n,), bool))
         zeros = jnp.zeros((n,), jnp.float32)
         acc0 = {
@@ -394,10 +379,8 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
             obs, state, acc = carry
             out = P.policy_out(r.params, norm_obs(r.obs_stats, obs.reshape(n, obs_dim)), cfg.activation)
             a_env = P.env_action(P.greedy_action(out, spec), spec)
-            obs2, state2, r_env, term, _ = v_step(jax.random.split(k, n), state, a_env, env_params)
-            term = term.astype(bool)
-            trunc = v_trunc(state2, env_params)
-            total, _ = v_reward(r.cand, state, a_env, state2)
+            obs2, state2, r_env, term, trunc = v_step(jax.random.split(k, n), state, a_env)
+            total, _ = v_reward(r.cand, state, a_env, state2, r_env)
             live = ~acc["ended"]
             lf = live.astype(jnp.float32)
             sig = v_signals(state, a_env, state2, term)

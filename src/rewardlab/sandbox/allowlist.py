@@ -8,6 +8,7 @@ from __future__ import annotations
 
 REWARD_FN_NAME = "compute_reward"
 REWARD_PARAMS = ("state", "action", "next_state")
+ENV_REWARD_PARAM = "env_reward"
 """The reward contract's name and parameters (`rewardlab.rewards.program` holds the same values; a test
 checks they agree). Repeated here so that the static check does not import JAX."""
 

@@ -45,13 +45,16 @@ def check_candidate(source: str, batch: Batch, fields: tuple[str, ...]) -> Check
         c = classify_exception(exc, lines, fields)
         return CheckReport.failure(c.kind, c.message, line=c.line, stage="probe")  # type: ignore[arg-type]
 
-    def checked(s: Any, a: Any, ns: Any) -> Any:
-        return _normalize(fn(s, a, ns), warnings)
+    with_env = _takes_env_reward(fn)
 
+    def checked(s: Any, a: Any, ns: Any, r: Any) -> Any:
+        return _normalize(fn(s, a, ns, r) if with_env else fn(s, a, ns), warnings)
+
+    args = (batch.state, batch.action, batch.next_state, batch.env_reward)
     try:
-        traced = jax.jit(jax.vmap(checked)).trace(batch.state, batch.action, batch.next_state)
+        traced = jax.jit(jax.vmap(checked)).trace(*args)
         compiled = traced.lower().compile()
-        total, comps = compiled(batch.state, batch.action, batch.next_state)
+        total, comps = compiled(*args)
         total = np.asarray(total)
         comps = {k: np.asarray(v) for k, v in comps.items()}
     except OutputContractError as exc:
@@ -77,6 +80,11 @@ def check_candidate(source: str, batch: Batch, fields: tuple[str, ...]) -> Check
             warnings.append(f"{k} reaches {peak:.3g}: rewards this large destabilise PPO")
     return CheckReport(ok=True, stage="probe", total=total_mag, components=mags,
                        warnings=tuple(dict.fromkeys(warnings)))
+
+
+def _takes_env_reward(fn: Any) -> bool:
+    """The static policy allows three parameters or four (`env_reward` last); count the code's own."""
+    return fn.__code__.co_argcount == 4
 
 
 def _normalize(out: Any, warnings: list[str]) -> Any:

@@ -22,6 +22,7 @@ from rewardlab.sandbox.allowlist import (
     ALLOWED_MODULES,
     BLOCKED_ATTRIBUTE_PREFIXES,
     BLOCKED_ATTRIBUTES,
+    ENV_REWARD_PARAM,
     FORBIDDEN_NAMES,
     JAX_TOP_LEVEL,
     MAX_CONST_DIGITS,
@@ -411,10 +412,12 @@ class _Walker:
             return
         a = fn.args
         names = [p.arg for p in (*a.posonlyargs, *a.args)]
-        if a.vararg or a.kwarg or a.kwonlyargs or tuple(names) != REWARD_PARAMS:
+        allowed = (REWARD_PARAMS, (*REWARD_PARAMS, ENV_REWARD_PARAM))
+        if a.vararg or a.kwarg or a.kwonlyargs or a.defaults or tuple(names) not in allowed:
             got = ast.unparse(a) if len(ast.dump(a)) < 2000 else "..."
             self.add("signature", "signature", fn,
-                     f"{REWARD_FN_NAME} must take exactly ({want}) in this order, got ({got})")
+                     f"{REWARD_FN_NAME} must take exactly ({want}) in this order (optionally followed by "
+                     f"{ENV_REWARD_PARAM}, the environment's own reward), got ({got})")
         if fn.decorator_list:
             self.add("signature", "signature", fn.decorator_list[0],
                      f"{REWARD_FN_NAME} must not be decorated: the engine applies jax.jit and jax.vmap")

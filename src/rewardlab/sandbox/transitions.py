@@ -17,7 +17,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rewardlab.engines.ppo_jax import action_spec
 from rewardlab.tasks.base import Task
 from rewardlab.tasks.rollout import random_transitions
 
@@ -28,6 +27,7 @@ class Batch(NamedTuple):
     state: Any
     action: jax.Array
     next_state: Any
+    env_reward: jax.Array
     terminal: np.ndarray
 
 
@@ -44,17 +44,17 @@ def sample_transitions(task: Task, n: int = 64, seed: int = 0, n_envs: int = 16,
         rng.choice(other_idx, n - n_term, replace=len(other_idx) < n - n_term),
     ])
     take = lambda tree: jax.tree.map(lambda x: x[pick], tree)
-    return Batch(take(tr.state), take(tr.action), take(tr.next_state), done_np[pick])
+    return Batch(take(tr.state), take(tr.action), take(tr.next_state), take(tr.env_reward), done_np[pick])
 
 
 def cache_name(task_name: str, n: int, seed: int) -> str:
     """File name of a sampled batch: sampling is deterministic in (task, n, seed)."""
-    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', task_name)}-n{n}-s{seed}.v2.npz"
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', task_name)}-n{n}-s{seed}.v3.npz"
 
 
 def save_batch(path: Path, batch: Batch) -> None:
     """Write a batch as flat arrays (the parent moves it to the shared cache when the child is done)."""
-    leaves = jax.tree.leaves((batch.state, batch.action, batch.next_state))
+    leaves = jax.tree.leaves((batch.state, batch.action, batch.next_state, batch.env_reward))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         np.savez(fh, terminal=batch.terminal, **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
@@ -64,8 +64,7 @@ def load_batch(path: Path, task: Task) -> Batch | None:
     """A cached batch rebuilt on the task's state structure; None if missing or not what it should be."""
     if not path.is_file():
         return None
-    env, params = task.make_env()
-    template = jax.eval_shape(lambda k: _template(env, params, k), jax.random.PRNGKey(0))
+    template = jax.eval_shape(lambda k: _template(task, k), jax.random.PRNGKey(0))
     leaves, treedef = jax.tree.flatten(template)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -77,16 +76,14 @@ def load_batch(path: Path, task: Task) -> Batch | None:
     for arr, spec in zip(arrays, leaves, strict=True):
         if arr.shape != (n, *spec.shape) or arr.dtype != spec.dtype:
             return None
-    state, action, next_state = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in arrays])
-    return Batch(state, action, next_state, terminal.astype(bool))
+    state, action, next_state, env_reward = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in arrays])
+    return Batch(state, action, next_state, env_reward, terminal.astype(bool))
 
 
-def _template(env: Any, params: Any, key: jax.Array) -> tuple[Any, Any, Any]:
-    """The (state, action, next_state) structure of one transition."""
-    spec = action_spec(env, params)
-    _, s = env.reset_env(key, params)
-    a = jnp.int32(0) if spec.discrete else jnp.zeros((spec.n,), jnp.float32)
-    return s, a, s
+def _template(task: Task, key: jax.Array) -> tuple[Any, Any, Any, Any]:
+    """The (state, action, next_state, env_reward) structure of one transition."""
+    _, s = task.env.reset(key)
+    return s, task.env.action_spec.zero_action(), s, jnp.float32(0.0)
 
 
 def describe_state(batch_state: Any, index: int, limit: int = 6) -> str:

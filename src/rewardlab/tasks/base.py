@@ -7,6 +7,7 @@ teaching the policy to do what the fitness measures.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import jax
 
 from rewardlab.config import PPOConfig
+from rewardlab.tasks.adapter import EnvAdapter
 from rewardlab.types import RewardProgram
 
 EpisodeSignals = Callable[[Any, Any, Any, jax.Array], Mapping[str, jax.Array]]
@@ -27,16 +29,21 @@ FitnessFn = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, ja
 class Task:
     """A reward-design problem.
 
-    `make_env` returns a gymnax environment and its parameters (pure `reset_env` / `step_env`).
+    `make_env` returns the task's `EnvAdapter` (`rewardlab.tasks.adapter`): the only way rewardlab
+    reaches the environment; `Task.env` builds it once per task object.
     `episode_signals` and `fitness` are jittable: the engine evaluates them inside the compiled
     evaluation rollout. `fitness_doc` says in words what the number means, for reports and LLMs.
     `solve_env_return` is the classic "solved" threshold on the environment's own episode return,
-    used by benchmarks to compare with other libraries.
+    used by benchmarks to compare with other libraries. `search_timesteps` is the training budget per
+    candidate a search uses by default (None: `ppo.total_timesteps`); it should be small enough that
+    the human reward has not yet reached the fitness ceiling, or a search has nothing to find.
+    `context_text`, when set, replaces the context generated from the environment's source (for
+    environments whose reward the transform cannot find).
     """
 
     name: str
     description: str
-    make_env: Callable[[], tuple[Any, Any]]
+    make_env: Callable[[], EnvAdapter]
     ppo: PPOConfig
     human: RewardProgram
     sparse: RewardProgram
@@ -47,12 +54,25 @@ class Task:
     action_doc: str
     solve_env_return: float | None = None
     fitness_range: tuple[float, float] | None = None
+    search_timesteps: int | None = None
+    context_text: str | None = None
+
+    @functools.cached_property
+    def env(self) -> EnvAdapter:
+        """The environment adapter (built once per task object)."""
+        return self.make_env()
+
+    @property
+    def search_budget(self) -> int:
+        """Environment steps per candidate in a search unless the search says otherwise."""
+        return self.search_timesteps or self.ppo.total_timesteps
 
     @property
     def context(self) -> str:
         """What an LLM is shown about the environment: its source with every reward computation removed.
 
-        Built on demand from the environment's own code (see `rewardlab.tasks.context`).
+        Built on demand from the environment's own code (see `rewardlab.tasks.context`), unless the
+        task gives its own `context_text`.
         """
         from rewardlab.tasks.context import build_context
 

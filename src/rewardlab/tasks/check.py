@@ -6,15 +6,16 @@ ones, and each failure says which promise of the Task contract is broken.
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from rewardlab.config import PPOConfig
-from rewardlab.rewards.program import load_reward_fn
+from rewardlab.rewards.program import load_reward_fn, transition_fn
+from rewardlab.tasks.adapter import state_fields
 from rewardlab.tasks.base import Task
 from rewardlab.tasks.rollout import random_transitions
 
@@ -30,8 +31,9 @@ def _fail(task: Task, msg: str) -> TaskCheckError:
 def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
     """Raise TaskCheckError if `task` breaks the contract; return None if it passes.
 
-    Checks: text fields are filled in; the environment has pure reset/step and a discrete or box
-    action space; `state_doc` documents exactly the state's fields; the human and sparse programs
+    Checks: text fields are filled in; the environment adapter has a discrete or box action space, an
+    observation shape and an episode limit; reset and step trace under `jax.eval_shape`; the state is a
+    named record of numeric arrays; `state_doc` documents exactly its fields; the human and sparse programs
     load and return a finite scalar total and a dict of finite scalar components on random
     transitions (terminal ones included); the fitness of random-policy episodes is finite and
     inside `fitness_range`.
@@ -42,16 +44,36 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
     if not isinstance(task.ppo, PPOConfig):
         raise _fail(task, "ppo must be a PPOConfig")
 
-    env, params = task.make_env()
-    for method in ("reset_env", "step_env", "is_truncated", "action_space", "observation_space"):
-        if not callable(getattr(env, method, None)):
-            raise _fail(task, f"environment has no {method}()")
-    space = env.action_space(params)
-    if not hasattr(space, "n") and not (hasattr(space, "low") and hasattr(space, "high")):
-        raise _fail(task, f"action space must be discrete or a box, got {type(space).__name__}")
+    try:
+        env = task.env
+        spec = env.action_spec
+        obs_shape = env.obs_shape
+        limit = env.max_episode_steps
+    except Exception as exc:
+        raise _fail(task, f"the environment does not fit rewardlab: {_why(exc)}") from exc
+    if not spec.discrete and (spec.low is None or spec.high is None):
+        raise _fail(task, "a continuous action space needs low and high bounds")
+    if spec.n < 1:
+        raise _fail(task, f"the action space is empty (n={spec.n})")
+    if limit < 1:
+        raise _fail(task, f"the episode limit must be >= 1 step (got {limit})")
+    if any(d < 1 for d in obs_shape):
+        raise _fail(task, f"the observation space has no usable shape ({obs_shape})")
 
-    _, state = env.reset_env(jax.random.PRNGKey(0), params)
-    fields = {f.name for f in dataclasses.fields(state)}
+    try:
+        obs, state = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
+    except Exception as exc:
+        raise _fail(task, f"reset fails under jax.eval_shape: {_why(exc)}") from exc
+    check_state(task, state)
+    if math.prod(obs.shape) != math.prod(obs_shape):
+        raise _fail(task, f"reset returns an observation of shape {obs.shape}, the space says {obs_shape}")
+    try:
+        out = jax.eval_shape(env.step, jax.random.PRNGKey(0), state, spec.zero_action())
+    except Exception as exc:
+        raise _fail(task, f"step fails under jax.eval_shape: {_why(exc)}") from exc
+    if jax.tree.structure(out.state) != jax.tree.structure(state):
+        raise _fail(task, "step returns a state with a different structure from reset's")
+    fields = set(state_fields(state))
     documented = set(task.state_doc)
     if fields != documented:
         raise _fail(
@@ -62,11 +84,11 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
 
     tr = random_transitions(task, n_envs, n_steps)
     for program in (task.human, task.sparse):
-        fn = load_reward_fn(program)
         try:
-            total, comps = jax.jit(jax.vmap(fn))(tr.state, tr.action, tr.next_state)
+            fn = transition_fn(load_reward_fn(program))
+            total, comps = jax.jit(jax.vmap(fn))(tr.state, tr.action, tr.next_state, tr.env_reward)
         except Exception as exc:
-            raise _fail(task, f"{program.origin} reward fails on random transitions: {exc}") from exc
+            raise _fail(task, f"{program.origin} reward fails on random transitions: {_why(exc)}") from exc
         n = tr.action.shape[0]
         if jnp.shape(total) not in ((n,), (n, 1)):
             raise _fail(
@@ -89,6 +111,31 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
             raise _fail(
                 task, f"random-policy fitness {fitness} is outside fitness_range {task.fitness_range}"
             )
+
+
+def check_state(task: Task, state: Any) -> None:
+    """The state must be a named record (dataclass or NamedTuple) whose leaves are numeric arrays."""
+    if not state_fields(state):
+        raise _fail(
+            task,
+            f"the state must be a dataclass (e.g. flax.struct.dataclass) or a NamedTuple with named fields, "
+            f"got {type(state).__name__}",
+        )
+    for name in state_fields(state):
+        for leaf in jax.tree.leaves(getattr(state, name)):
+            dtype = getattr(leaf, "dtype", None)
+            if dtype is None or not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+                raise _fail(
+                    task,
+                    f"state field {name!r} is not a pytree of numeric arrays (found {type(leaf).__name__}"
+                    + (f" of dtype {dtype}" if dtype is not None else "")
+                    + "); rewards and the engine need arrays",
+                )
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}" if str(exc) else text
 
 
 def _random_policy_fitness(task: Task, tr, n_envs: int) -> float:

@@ -87,15 +87,17 @@ class TaskContext:
 
 
 def build_context(task: Task) -> str:
-    """The full context text for `task` (what `Task.context` returns)."""
+    """The full context text for `task` (what `Task.context` returns); the task's own text if it has one."""
+    if task.context_text is not None:
+        return task.context_text
     return task_context(task).text
 
 
 def task_context(task: Task) -> TaskContext:
-    env, _ = task.make_env()
-    module = inspect.getmodule(type(env))
+    cls = task.env.source_class
+    module = inspect.getmodule(cls)
     if module is None:
-        raise ContextError(f"cannot find the source module of {type(env).__name__}")
+        raise ContextError(f"cannot find the source module of {cls.__name__}")
     try:
         source = inspect.getsource(module)
     except (OSError, TypeError) as exc:

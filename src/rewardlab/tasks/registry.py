@@ -1,15 +1,22 @@
-"""Task registry: `register`, `get`, `names`.
+"""Task registry: `register`, `get`, `names`, and the `rewardlab.tasks` entry points of installed packages.
 
 Tasks register themselves when their module is imported; `get` imports the built-in suites on
-first use so that `import rewardlab.tasks` stays cheap.
+first use so that `import rewardlab.tasks` stays cheap. An installed package can add tasks without
+being imported first by declaring them in the `rewardlab.tasks` entry-point group
+(`MyTask-v0 = "my_package.tasks:make_task"`); they are listed by `names()` and loaded by `get()`.
+To name a task by file or module instead, see `rewardlab.tasks.ref`.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from rewardlab.tasks.base import Task
+
+ENTRY_POINT_GROUP = "rewardlab.tasks"
 
 _FACTORIES: dict[str, Callable[[], Task]] = {}
 _CACHE: dict[str, Task] = {}
@@ -17,7 +24,11 @@ _BUILTINS_LOADED = False
 
 
 def register(name: str, factory: Callable[[], Task]) -> None:
-    """Register a task factory under `name` (a later registration of the same name replaces it)."""
+    """Register a task factory under `name` (a later registration of the same name replaces it).
+
+    Training happens in fresh processes, which find a registered task again by importing the factory's
+    module (or the script that registered it), so register a module-level function, not a lambda.
+    """
     _FACTORIES[name] = factory
     _CACHE.pop(name, None)
 
@@ -29,19 +40,54 @@ def _load_builtins() -> None:
         from rewardlab.tasks import classic  # noqa: F401  (registers on import)
 
 
+def _entry_points() -> dict[str, EntryPoint]:
+    try:
+        return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    except Exception:  # a broken distribution's metadata must not break the built-in tasks
+        return {}
+
+
 def names() -> list[str]:
-    """Names of every registered task, sorted."""
+    """Names of every registered task and every installed entry-point task, sorted."""
     _load_builtins()
-    return sorted(_FACTORIES)
+    return sorted(set(_FACTORIES) | set(_entry_points()))
+
+
+def factory(name: str) -> Callable[[], Task] | None:
+    """The factory registered under `name`, or None."""
+    _load_builtins()
+    return _FACTORIES.get(name)
+
+
+def entry_point(name: str) -> EntryPoint | None:
+    """The installed `rewardlab.tasks` entry point called `name`, or None."""
+    return _entry_points().get(name)
+
+
+def unknown_message(name: str) -> str:
+    known = names()
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return (
+        f"unknown task {name}.{hint} Known tasks: {', '.join(known)}; "
+        "your own environment: FILE.py:attr or package.module:attr"
+    )
 
 
 def get(name: str) -> Task:
-    """The task called `name`; an unknown name raises KeyError listing close matches."""
+    """The task called `name` (registered or an installed entry point); an unknown name raises KeyError."""
     _load_builtins()
-    if name not in _FACTORIES:
-        close = difflib.get_close_matches(name, list(_FACTORIES), n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown task {name!r}.{hint} Known tasks: {', '.join(sorted(_FACTORIES))}")
-    if name not in _CACHE:
+    if name in _CACHE:
+        return _CACHE[name]
+    if name in _FACTORIES:
         _CACHE[name] = _FACTORIES[name]()
-    return _CACHE[name]
+        return _CACHE[name]
+    ep = entry_point(name)
+    if ep is None:
+        raise KeyError(unknown_message(name))
+    obj: Any = ep.load()
+    task = obj if isinstance(obj, Task) else obj()
+    if not isinstance(task, Task):
+        raise KeyError(f"entry point {name} ({ep.value}) did not give a rewardlab Task")
+    _CACHE[name] = task
+    return task

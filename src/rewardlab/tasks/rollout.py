@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from rewardlab.tasks.adapter import ActionSpec
 from rewardlab.tasks.base import Task
 
 
@@ -26,31 +27,31 @@ class Transitions(NamedTuple):
     env_reward: jax.Array
 
 
-def random_action(key: jax.Array, space: Any) -> jax.Array:
-    if hasattr(space, "n"):
-        return jax.random.randint(key, (), 0, space.n).astype(jnp.int32)
-    shape = tuple(space.shape) or (1,)
-    return jax.random.uniform(key, shape, jnp.float32, space.low, space.high)
+def random_action(key: jax.Array, spec: ActionSpec) -> jax.Array:
+    """A uniformly random action of `spec` (int32 for discrete, float32 in the box otherwise)."""
+    if spec.discrete:
+        return jax.random.randint(key, (), 0, spec.n).astype(jnp.int32)
+    return jax.random.uniform(key, (spec.n,), jnp.float32, spec.low, spec.high)
 
 
 def random_transitions(task: Task, n_envs: int = 16, n_steps: int = 64, seed: int = 0) -> Transitions:
     """`n_envs * n_steps` transitions under a uniformly random policy, resetting after each episode end."""
-    env, params = task.make_env()
-    space = env.action_space(params)
+    env = task.env
+    spec = env.action_spec
 
     def one_env(key):
         k_reset, k_run = jax.random.split(key)
-        _, state = env.reset_env(k_reset, params)
+        _, state = env.reset(k_reset)
 
         def step(state, k):
             k_a, k_s, k_r = jax.random.split(k, 3)
-            action = random_action(k_a, space)
-            _, next_state, reward, term, _ = env.step_env(k_s, state, action, params)
-            trunc = env.is_truncated(next_state, params)
-            done = jnp.logical_or(term, trunc)
-            _, reset_state = env.reset_env(k_r, params)
-            carry = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, next_state)
-            return carry, Transitions(state, action, next_state, term.astype(bool), trunc, reward)
+            action = random_action(k_a, spec)
+            out = env.step(k_s, state, action)
+            done = jnp.logical_or(out.terminated, out.truncated)
+            _, reset_state = env.reset(k_r)
+            carry = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, out.state)
+            tr = Transitions(state, action, out.state, out.terminated, out.truncated, out.env_reward)
+            return carry, tr
 
         _, tr = jax.lax.scan(step, state, jax.random.split(k_run, n_steps))
         return tr
