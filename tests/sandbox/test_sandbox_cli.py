@@ -50,7 +50,7 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert _check("CartPol-v1", str(path))[0] == EXIT_USAGE
     assert "Did you mean CartPole-v1" in capsys.readouterr().err
     assert _check("CartPole-v1", str(tmp_path / "missing.py"))[0] == EXIT_USAGE
-    assert "cannot read" in capsys.readouterr().err
+    assert "reward file not found" in capsys.readouterr().err
     assert _check("CartPole-v1", str(path), "--wall", "0")[0] == EXIT_USAGE
 
 

@@ -1,6 +1,7 @@
 """Probe child: `python -m rewardlab.sandbox._probe_child JOB_DIR` checks candidates one after another.
 
-Reads `job.json` (candidates with their tasks, limits) and hardens itself. For each candidate it
+Reads `job.json` (candidates with their task references, limits), hardens itself and imports each
+task (the user's own file or module included) before anything else runs. For each candidate it
 samples the task's transitions if no earlier candidate needed them, marks the candidate as current
 (`current.json`), re-applies the static policy, loads the program with restricted builtins, traces it
 under `jax.jit(jax.vmap(...))` on the sampled transitions, runs it, checks the contract and writes
@@ -26,17 +27,28 @@ def main(job_dir: Path) -> int:
     harden(limits, file_size_mb=64)
     exit_with_parent()
 
+    import json
+
     import jax
     import numpy as np
 
-    from rewardlab import tasks
     from rewardlab.sandbox.contract import check_candidate
     from rewardlab.sandbox.errors import CpuTimeExceeded, classify_exception
     from rewardlab.sandbox.guard import CpuBudget, install_audit_hook
     from rewardlab.sandbox.transitions import cache_name, load_batch, sample_transitions, save_batch
+    from rewardlab.tasks.ref import TaskRef, TaskRefError, load
 
-    for name in dict.fromkeys(c["task"] for c in job["candidates"]):
-        tasks.get(name)  # import the environment code before the audit hook is installed
+    def key(ref: dict) -> str:
+        return json.dumps(ref, sort_keys=True)
+
+    loaded: dict[str, Any] = {}
+    try:
+        for cand in job["candidates"]:  # import the environment code before the audit hook is installed
+            if key(cand["task"]) not in loaded:
+                loaded[key(cand["task"])] = (load(cand["task"]), TaskRef.from_dict(cand["task"]))
+    except TaskRefError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     budget = CpuBudget()
     install_audit_hook([job_dir])
     results = job_dir / "results"
@@ -48,18 +60,20 @@ def main(job_dir: Path) -> int:
     n, seed = int(job.get("n_transitions", 64)), int(job.get("seed", 0))
     shared = Path(job["transitions_dir"]) if job.get("transitions_dir") else None
     for i, cand in enumerate(job["candidates"]):
-        if cand["task"] not in batches:  # prepared on first use, outside the candidate's time budget
+        k = key(cand["task"])
+        if k not in batches:  # prepared on first use, outside the candidate's time budget
             write_json_atomic(job_dir / "current.json", {"index": i, "setup": True})
-            task, name = tasks.get(cand["task"]), cache_name(cand["task"], n, seed)
+            task, ref = loaded[k]
+            name = cache_name(ref.name + (f"-{ref.sha256[:12]}" if ref.sha256 else ""), n, seed)
             batch = load_batch(shared / name, task) if shared is not None else None
             if batch is None:
                 batch = sample_transitions(task, n=n, seed=seed)
                 save_batch(job_dir / "transitions" / name, batch)
             np.asarray(warm(batch.state, batch.action, batch.next_state))  # backend and shapes warm
-            batches[cand["task"]] = batch
+            batches[k] = batch
         write_json_atomic(job_dir / "current.json", {"index": i})
         t0 = time.perf_counter()
-        batch = batches[cand["task"]]
+        batch = batches[k]
         fields = tuple(getattr(batch.next_state, "__dataclass_fields__", {}))
         try:
             budget.arm(limits.cpu_s)

@@ -1,9 +1,11 @@
 """Training child: `python -m rewardlab.sandbox._train_child JOB_DIR` trains one batch of candidates.
 
-Reads `job.json` (task, PPO config, seeds, candidates), hardens itself, re-applies the static
-policy, loads every program with the restricted loader and calls the engine's `train_fns` once for
-the whole batch. Progress goes to `progress.jsonl` (one JSON object per line, appended), results to
-`results.json` (written atomically at the end). The parent never reads stdout.
+Reads `job.json` (task reference, PPO config, seeds, candidates), hardens itself, imports the task
+from its reference (the user's own file or module included), re-applies the static policy, loads every
+program with the restricted loader and calls the engine's `train_fns` once for the whole batch. A
+candidate marked `task_reward` is the task's own human/sparse baseline, taken from the task itself.
+Progress goes to `progress.jsonl` (one JSON object per line, appended), results to `results.json`
+(written atomically at the end). The parent never reads stdout.
 
 For tests of the parent's stall watchdog only: with REWARDLAB_TEST_HANG_AFTER_PROGRESS=N in its
 environment the child blocks forever right after writing its N-th progress line, as it does when XLA's
@@ -32,16 +34,21 @@ def main(job_dir: Path) -> int:
     harden(Limits.from_dict(job["limits"]), file_size_mb=1024)
     exit_with_parent()
 
-    from rewardlab import tasks
     from rewardlab.config import PPOConfig
     from rewardlab.engines.ppo_jax import ProgressInfo, train_fns
+    from rewardlab.rewards.program import load_reward_fn
     from rewardlab.sandbox.errors import classify_exception
     from rewardlab.sandbox.guard import install_audit_hook
     from rewardlab.sandbox.restricted import ProgramLoadError, load_untrusted
     from rewardlab.sandbox.static import check_static
+    from rewardlab.tasks.ref import TaskRefError, load
     from rewardlab.types import TrainResult
 
-    task = tasks.get(job["task"])
+    try:
+        task = load(job["task"])  # before the audit hook: importing writes nothing, but may open files
+    except TaskRefError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     config = _config_from_dict(PPOConfig, job["config"]) if job.get("config") else None
     seeds = [int(s) for s in job["seeds"]]
     roots = [job_dir] + ([job["jax_cache_dir"]] if job.get("jax_cache_dir") else [])
@@ -51,6 +58,9 @@ def main(job_dir: Path) -> int:
     named = []
     for cand in job["candidates"]:
         name, source = cand["name"], cand["source"]
+        if cand.get("task_reward"):
+            named.append((name, load_reward_fn(task.baseline(cand["task_reward"]))))
+            continue
         report = check_static(source, name)
         if not report.ok:
             failed[name] = f"{report.kind}: {report.message}"

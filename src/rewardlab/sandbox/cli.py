@@ -32,7 +32,9 @@ def add_check_command(subparsers: Any) -> argparse.ArgumentParser:
         "then a trace and run on transitions sampled from the task's environment, in a sandboxed child "
         "process. Exit code 0 if it passes, 1 if it fails, 2 on usage errors.",
     )
-    p.add_argument("task", help="task name, e.g. CartPole-v1 (see `rewardlab tasks`)")
+    p.add_argument(
+        "task", help="task name (see `rewardlab tasks`), or your own: FILE.py:attr or package.module:attr"
+    )
     p.add_argument("path", help="Python file defining compute_reward(state, action, next_state)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--wall", type=float, default=DEFAULT_LIMITS.wall_s, help="wall-clock limit in seconds")
@@ -44,18 +46,19 @@ def add_check_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    from rewardlab import tasks
+    from rewardlab.rewards.program import RewardProgramError, read_program
+    from rewardlab.tasks.ref import TaskRefError, resolve
 
     try:
-        tasks.get(args.task)
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
+        task, ref = resolve(args.task)
+    except TaskRefError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     path = Path(args.path)
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        source = read_program(path).source
+    except RewardProgramError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         limits = Limits(wall_s=args.wall, cpu_s=args.cpu, memory_mb=args.memory_mb)
@@ -63,12 +66,12 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     t0 = time.perf_counter()
-    report = probe(args.task, RewardProgram(path.stem, source, origin="file"), limits)
+    report = probe(ref, RewardProgram(path.stem, source, origin="file"), limits)
     wall = time.perf_counter() - t0
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)
     else:
-        print(render(report, args.task, wall), file=out)
+        print(render(report, task.name, wall), file=out)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

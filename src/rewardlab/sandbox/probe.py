@@ -24,6 +24,8 @@ from rewardlab.sandbox.guard import write_json_atomic
 from rewardlab.sandbox.process import MEMORY_MARKERS, ChildExit, last_line, spawn, watch
 from rewardlab.sandbox.report import CheckReport, Limits
 from rewardlab.sandbox.static import check_static
+from rewardlab.sandbox.worker import task_ref
+from rewardlab.tasks.ref import TaskRef
 from rewardlab.types import RewardProgram
 
 DEFAULT_LIMITS = Limits(wall_s=30.0, cpu_s=30.0, memory_mb=3072)
@@ -32,20 +34,20 @@ STARTUP_S = 180.0
 
 
 def probe(
-    task_name: str,
+    task: str | TaskRef,
     program: RewardProgram | str,
     limits: Limits | None = None,
     workdir: str | Path | None = None,
 ) -> CheckReport:
     """Check one program: static policy first, then trace and run in a sandboxed child."""
-    return probe_many(task_name, [program], limits, workdir)[0]
+    return probe_many(task, [program], limits, workdir)[0]
 
 
 check_program = probe
 
 
 def probe_many(
-    task_name: str | Sequence[str],
+    task: str | TaskRef | Sequence[str | TaskRef],
     programs: Sequence[RewardProgram | str],
     limits: Limits | None = None,
     workdir: str | Path | None = None,
@@ -56,14 +58,16 @@ def probe_many(
 ) -> list[CheckReport]:
     """One report per program, in order.
 
-    `task_name` is one task for all programs, or one task per program (a child samples each task's
-    transitions once). `workdir` (e.g. a folder of the run) receives the job files; without it a
-    temporary folder is used and removed.
+    `task` is one task (a name or a `TaskRef`) for all programs, or one per program (a child imports
+    each task from its reference and samples its transitions once). `workdir` (e.g. a folder of the
+    run) receives the job files; without it a temporary folder is used and removed.
     """
     limits = limits or DEFAULT_LIMITS
-    task_names = [task_name] * len(programs) if isinstance(task_name, str) else list(task_name)
-    if len(task_names) != len(programs):
-        raise ValueError(f"got {len(task_names)} task names for {len(programs)} programs")
+    one = isinstance(task, str | TaskRef)
+    refs = [task_ref(t).to_dict() for t in ([task] if one else list(task))]  # type: ignore[list-item]
+    task_refs = refs * len(programs) if one else refs
+    if len(task_refs) != len(programs):
+        raise ValueError(f"got {len(task_refs)} tasks for {len(programs)} programs")
     progs = [p if isinstance(p, RewardProgram) else RewardProgram(f"candidate_{i}", p)
              for i, p in enumerate(programs)]
     reports: list[CheckReport | None] = []
@@ -80,7 +84,7 @@ def probe_many(
                 "n_transitions": n_transitions,
                 "transitions_dir": str(root / "transitions"),
                 "seed": seed,
-                "candidates": [{"name": progs[i].name, "source": progs[i].source, "task": task_names[i]}
+                "candidates": [{"name": progs[i].name, "source": progs[i].source, "task": task_refs[i]}
                                for i in pending],
             })
             tracker = _Tracker(job_dir, limits.wall_s, startup_s)

@@ -33,6 +33,7 @@ from rewardlab.sandbox.guard import write_json_atomic
 from rewardlab.sandbox.process import MEMORY_MARKERS, ChildExit, last_line, spawn, watch
 from rewardlab.sandbox.report import Limits
 from rewardlab.sandbox.static import check_static
+from rewardlab.tasks.ref import TaskRef
 from rewardlab.types import RewardProgram, TrainResult
 
 DEFAULT_MEMORY_MB = 16_384
@@ -78,7 +79,7 @@ class WorkerEvent:
 
 
 def train_in_worker(
-    task_name: str,
+    task: str | TaskRef,
     programs: Sequence[RewardProgram],
     config: PPOConfig | None = None,
     seeds: Sequence[int] = (0,),
@@ -92,6 +93,10 @@ def train_in_worker(
 ) -> list[TrainResult]:
     """Train every (program, seed) pair in a sandboxed child; results in candidate-major order.
 
+    `task` is a task name or a `TaskRef` (`rewardlab.tasks.ref`): the child imports the task from it.
+    Programs are LLM-written or user code and are checked by the static policy here and again in the
+    child; a task's own baseline that only exists as a callable (`RewardProgram.fn`) is taken from the
+    task in the child instead of from source.
     `timeout_s` bounds each child's wall-clock time (the batch's, then each solo retry's; None: no
     limit, so a reward that loops forever inside training would hang the run). The JAX
     compilation cache lives in `jax_cache_dir` (default: `run_dir/jax_cache`), so a resumed run reuses
@@ -110,9 +115,15 @@ def train_in_worker(
     if len(set(names)) != len(names):
         raise ValueError(f"candidate names must be unique within a batch: {names}")
     seed_list = [int(s) for s in seeds]
+    ref = task_ref(task)
     results: dict[tuple[str, int], TrainResult] = {}
     checked: list[RewardProgram] = []
     for p in programs:
+        if p.fn is not None:
+            if p.origin not in ("human", "sparse"):
+                raise ValueError(f"{p.name}: only a task's own human/sparse reward may be a callable")
+            checked.append(p)
+            continue
         report = check_static(p.source, p.name)
         if report.ok:
             checked.append(p)
@@ -123,7 +134,7 @@ def train_in_worker(
         with _run_folder(run_dir) as root:
             cache = Path(jax_cache_dir) if jax_cache_dir is not None else root / "jax_cache"
             limits = Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb)
-            runner = _Runner(task_name, config, seed_list, root, cache, limits, on_event, stall_s)
+            runner = _Runner(ref, config, seed_list, root, cache, limits, on_event, stall_s)
             results.update(runner.run_batch(checked))
     return [results[(p.name, s)] for p in programs for s in seed_list]
 
@@ -137,9 +148,26 @@ def _run_folder(run_dir: str | Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def task_ref(task: str | TaskRef) -> TaskRef:
+    """A reference a child can load: `task` itself, or the reference a task name resolves to."""
+    if isinstance(task, TaskRef):
+        return task
+    from rewardlab.tasks.ref import resolve
+
+    return resolve(task, check=False)[1]
+
+
+def job_candidate(p: RewardProgram) -> dict[str, Any]:
+    """A program as a job file lists it; a task's callable baseline goes by its role, not its source."""
+    entry: dict[str, Any] = {"name": p.name, "source": p.source}
+    if p.fn is not None:
+        entry["task_reward"] = p.origin
+    return entry
+
+
 @dataclass
 class _Runner:
-    task_name: str
+    task: TaskRef
     config: PPOConfig | None
     seeds: list[int]
     run_dir: Path
@@ -182,12 +210,12 @@ class _Runner:
         write_json_atomic(
             job_dir / "job.json",
             {
-                "task": self.task_name,
+                "task": self.task.to_dict(),
                 "config": dataclasses.asdict(self.config) if self.config is not None else None,
                 "seeds": self.seeds,
                 "limits": self.limits.to_dict(),
                 "jax_cache_dir": str(self.cache.resolve()),
-                "candidates": [{"name": p.name, "source": p.source} for p in programs],
+                "candidates": [job_candidate(p) for p in programs],
             },
         )
         proc = spawn(
