@@ -13,3 +13,6 @@ os.environ.setdefault("REWARDLAB_JAX_CACHE", tempfile.mkdtemp(prefix="rewardlab-
 
 # tests/llm/fake_openai.py (a real HTTP server speaking the OpenAI API) is shared by other suites.
 sys.path.insert(0, str(Path(__file__).parent / "llm"))
+
+# tests/user_env.py writes a user's own environment file into a temporary folder (task-reference tests).
+sys.path.insert(0, str(Path(__file__).parent))

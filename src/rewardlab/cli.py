@@ -20,14 +20,17 @@ examples:
   rewardlab resume runs/CartPole-v1-...             continue a killed search where it stopped
   rewardlab report runs/CartPole-v1-...             rebuild report.html and summary.json from the folder
   rewardlab tasks                                   list the built-in tasks
+  rewardlab tasks --show my_env.py:make_task        your own environment: what rewardlab sees of it
   rewardlab train CartPole-v1                       train with the task's human reward, 3 seeds
   rewardlab train MountainCar-v0 --reward human --reward sparse --seeds 2
   rewardlab train Pendulum-v1 --reward my_reward.py --set total_timesteps=300000
   rewardlab check CartPole-v1 my_reward.py          check a reward file in the sandbox
   rewardlab llm ping openai:gpt-4o-mini             test that an LLM endpoint answers
 
-A reward file defines compute_reward(state, action, next_state) -> (total, {name: value})
-written with jax.numpy; see `rewardlab tasks --show NAME` for what the state holds.
+A task is a built-in name, FILE.py:attr or package.module:attr (a Task or a function returning one,
+see rewardlab.tasks.from_gymnax). A reward file defines
+compute_reward(state, action, next_state) -> (total, {name: value}) written with jax.numpy;
+see `rewardlab tasks --show TASK` for what the state holds.
 """
 
 
@@ -86,38 +89,63 @@ def _add_optional(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tasks", help="list the registered tasks", description="List the registered tasks.")
+    p = sub.add_parser(
+        "tasks",
+        help="list the registered tasks, or show one (yours too)",
+        description="List the registered tasks (built in, and installed packages' `rewardlab.tasks` entry "
+        "points), or show one in full. --show also accepts your own environment as FILE.py:attr or "
+        "package.module:attr, and checks it (check_task) first.",
+    )
     p.add_argument(
-        "--show", metavar="NAME", help="print one task in full: description, state, fitness, rewards"
+        "--show",
+        metavar="TASK",
+        help="print one task in full: description, state, action, fitness, rewards, budgets",
     )
     p.set_defaults(func=cmd_tasks)
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     from rewardlab import tasks
+    from rewardlab.tasks.ref import TaskRefError, resolve
 
     if args.show:
         try:
-            task = tasks.get(args.show)
-        except KeyError as exc:
-            print(f"error: {exc.args[0]}", file=sys.stderr)
+            task, ref = resolve(args.show)
+        except TaskRefError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
-        print(f"{task.name}\n\n{task.description}\n")
-        print(f"fitness: {task.fitness_doc}")
-        print(f"action:  {task.action_doc}\nstate fields:")
-        for k, v in task.state_doc.items():
-            print(f"  {k:12s} {v}")
-        print(f"\nhuman reward:\n{task.human.source}\nsparse reward:\n{task.sparse.source}")
+        _show_task(task, ref)
         return 0
     rows = []
     for name in tasks.names():
-        t = tasks.get(name)
+        try:
+            t = tasks.get(name)
+        except Exception as exc:  # a broken installed entry point must not hide the others
+            print(f"warning: task {name} could not be loaded: {exc}", file=sys.stderr)
+            continue
         rows.append((name, t.action_doc.split(":")[0], f"{t.ppo.total_timesteps:,}", t.fitness_doc))
     widths = [max(len(r[i]) for r in [*rows, ("task", "action", "steps", "fitness")]) for i in range(3)]
     header = ("task", "action", "steps", "fitness")
     for r in [header, *rows]:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}")
     return 0
+
+
+def _show_task(task, ref) -> None:
+    width = max([len(k) for k in task.state_doc] + [10])
+    print(task.name + (f"  (from {ref.path or ref.module}, {ref.attr})" if ref.kind != "builtin" else ""))
+    print(f"\n{task.description}\n")
+    print(f"fitness: {task.fitness_doc}")
+    print(f"action:  {task.action_doc}")
+    print(f"episode: at most {task.env.max_episode_steps} steps; observation shape {task.env.obs_shape}")
+    print("state fields:")
+    for k, v in task.state_doc.items():
+        print(f"  {k:{width}s} {v}")
+    print(
+        f"\nbudgets: {task.ppo.total_timesteps:,} steps per training run (train), "
+        f"{task.search_budget:,} per candidate in a search"
+    )
+    print(f"\nhuman reward:\n{task.human.source.rstrip()}\n\nsparse reward:\n{task.sparse.source.rstrip()}")
 
 
 # --- train --------------------------------------------------------------------------------------------
@@ -137,7 +165,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         epilog=f"settings for --set (defaults come from the task):\n{settings}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("task", help="task name (see `rewardlab tasks`)")
+    p.add_argument("task", help="task name (see `rewardlab tasks`), FILE.py:attr or package.module:attr")
     p.add_argument(
         "--reward",
         action="append",
@@ -156,14 +184,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rewardlab import tasks
     from rewardlab.config import apply_overrides
     from rewardlab.rewards.program import RewardProgramError
+    from rewardlab.tasks.ref import TaskRefError, resolve
 
     try:
-        task = tasks.get(args.task)
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
+        task, _ = resolve(args.task)
+    except TaskRefError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.seeds < 1:
         print("error: --seeds must be at least 1", file=sys.stderr)

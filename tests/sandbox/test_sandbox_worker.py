@@ -136,3 +136,38 @@ def test_worker_rejects_ambiguous_batches(tmp_path):
         train_in_worker(TASK, [], tiny_config(), run_dir=tmp_path)
     with pytest.raises(ValueError):
         train_in_worker(TASK, [p], tiny_config(), seeds=(), run_dir=tmp_path)
+
+
+def test_user_task_from_a_file_trains_and_probes_in_children(tmp_path):
+    """The user's environment file lives outside the package; children import it from the reference.
+
+    Trains the task's own baselines (the env reward as a 4-parameter program, and the success
+    indicator that only exists as a callable, sent by role) plus an LLM-style program reading the env
+    reward, and probes a program that takes `env_reward`. Nothing is written next to the user's file.
+    """
+    from rewardlab.sandbox import probe
+    from rewardlab.tasks.ref import resolve
+    from user_env import write_dot_env
+
+    path = write_dot_env(tmp_path / "project")
+    task, ref = resolve(f"{path}:make_task", check=False)
+    shaped = (
+        "def compute_reward(state, action, next_state, env_reward):\n"
+        "    progress = next_state.x - state.x\n"
+        "    return env_reward + progress, {'env': env_reward, 'progress': progress}\n"
+    )
+    config = dataclasses.replace(task.ppo, total_timesteps=512, n_checkpoints=1, eval_episodes=2)
+    programs = [
+        dataclasses.replace(task.human, name="human"),
+        dataclasses.replace(task.sparse, name="sparse"),
+        RewardProgram("shaped", shaped, "llm"),
+    ]
+    results = train_in_worker(ref, programs, config, seeds=(0,), run_dir=tmp_path / "run", timeout_s=300)
+    assert [r.status for r in results] == ["ok", "ok", "ok"], [r.message for r in results]
+    assert set(results[0].checkpoints[0].components) == {"env"}
+    assert set(results[1].checkpoints[0].components) == {"success"}
+    assert set(results[2].checkpoints[0].components) == {"env", "progress"}
+    report = probe(ref, RewardProgram("shaped", shaped, "llm"), workdir=tmp_path / "probe")
+    assert report.ok, report.message
+    assert set(report.components) == {"env", "progress"}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["dot_env.py"]

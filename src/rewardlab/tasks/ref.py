@@ -116,12 +116,13 @@ def resolve(spec: str, *, check: bool = True) -> tuple[Task, TaskRef]:
                 f"task file not found: {left}" if not path.exists() else f"task file {left} is not a file"
             )
         path = path.resolve()
-        task = _task_from(_attribute(_import_file(path, spec), attr, spec), spec)
+        find = lambda: _attribute(_import_file(path, spec), attr, spec)
+        task = _cached(("file", str(path), attr), find, spec)
         ref = TaskRef(spec, "file", task.name, attr=attr, path=str(path), sha256=file_sha256(path),
                       sys_path=(str(path.parent),))
     elif sep and _MODULE_SPEC.match(spec):
         module = _import_module(left, spec, allow_cwd=True)
-        task = _task_from(_attribute(module, attr, spec), spec)
+        task = _cached(("module", module.__name__, attr), lambda: _attribute(module, attr, spec), spec)
         ref = _module_ref(spec, task.name, module, attr)
     else:
         task, ref = _resolve_name(spec)
@@ -154,7 +155,11 @@ def load(ref: TaskRef | dict[str, Any], *, verify: bool = True) -> Task:
                 raise TaskRefError(f"task file {ref.path} (from {ref.spec!r}) no longer exists")
             if verify and ref.sha256 and file_sha256(path) != ref.sha256:
                 raise TaskRefError(changed_message(ref))
-            return _task_from(_attribute(_import_file(path, ref.spec), ref.attr, ref.spec), ref.spec)
+            attr = ref.attr
+            return _cached(
+                ("file", str(path), attr), lambda: _attribute(_import_file(path, ref.spec), attr, ref.spec),
+                ref.spec,
+            )
         if ref.kind == "module":
             if ref.module is None or ref.attr is None:
                 raise TaskRefError(f"task reference {ref.spec!r} has no module or attribute")
@@ -166,7 +171,8 @@ def load(ref: TaskRef | dict[str, Any], *, verify: bool = True) -> Task:
                 file_sha256(Path(ref.path)) != ref.sha256
             ):
                 raise TaskRefError(changed_message(ref))
-            return _task_from(_attribute(module, ref.attr, ref.spec), ref.spec)
+            attr = ref.attr
+            return _cached(("module", ref.module, attr), lambda: _attribute(module, attr, ref.spec), ref.spec)
     raise TaskRefError(f"unknown task reference kind {ref.kind!r}")
 
 
@@ -339,6 +345,16 @@ def _attribute(module: Any, attr: str, spec: str) -> Any:
     return obj
 
 
+_TASKS: dict[tuple[str, str, str], Task] = {}
+
+
+def _cached(key: tuple[str, str, str], find: Callable[[], Any], spec: str) -> Task:
+    """One task object per (file or module, attribute) and process: a factory runs once."""
+    if key not in _TASKS:
+        _TASKS[key] = _task_from(find(), spec)
+    return _TASKS[key]
+
+
 def _task_from(obj: Any, spec: str) -> Task:
     if isinstance(obj, Task):
         return obj
@@ -380,21 +396,33 @@ def _built(factory: Callable[[], Any], spec: str) -> Task:
 
 
 def _exc_line(exc: BaseException, path: Path | None = None) -> str:
-    """`ValueError: bad value (file.py, line 12)`: one line about an exception from user code."""
+    """`ValueError: bad value (file.py, line 12)`: one line about an exception from user code.
+
+    The location is the deepest frame in `path`, or else in the user's own code (not rewardlab, not an
+    installed package, not the standard library).
+    """
     text = " ".join(str(exc).split())
-    where = ""
-    if path is not None:
-        tb = exc.__traceback__
-        line = None
-        while tb is not None:
-            if Path(tb.tb_frame.f_code.co_filename) == path:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        if line is None and isinstance(exc, SyntaxError) and exc.lineno:
-            line = exc.lineno
-        if line is not None:
-            where = f" ({path.name}, line {line})"
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        file = tb.tb_frame.f_code.co_filename
+        if (Path(file) == path) if path is not None else _is_user_file(file):
+            line = (Path(file).name, tb.tb_lineno)
+        tb = tb.tb_next
+    if line is None and isinstance(exc, SyntaxError) and exc.lineno and exc.filename:
+        line = (Path(exc.filename).name, exc.lineno)
+    where = f" ({line[0]}, line {line[1]})" if line else ""
     return f"{type(exc).__name__}: {text[:300]}{where}" if text else f"{type(exc).__name__}{where}"
+
+
+_OWN = str(Path(__file__).resolve().parents[1])
+_LIBS = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
+
+
+def _is_user_file(file: str) -> bool:
+    if file.startswith("<") or "site-packages" in file or "dist-packages" in file:
+        return False
+    return not file.startswith(_OWN) and not file.startswith(_LIBS)
 
 
 def _close(word: str, options: list[str]) -> str:
