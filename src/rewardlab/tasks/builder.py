@@ -40,8 +40,11 @@ FITNESS_KINDS = ("return", "success", "length", "-length")
 ENV_REWARD_SOURCE = '''\
 def compute_reward(state, action, next_state, env_reward):
     """The environment's own reward, exactly as its step function returns it."""
-    return env_reward, {"env": env_reward}
+    env = 1.0 * env_reward
+    total = env
+    return total, {"env": env}
 '''
+"""The default human baseline. The weight is spelled out so that a search can re-weight the term."""
 
 ALIVE_SOURCE = '''\
 import jax.numpy as jnp
