@@ -241,7 +241,7 @@ def _success_fitness(
 
 def _describe_callable(fn: Callable[..., Any]) -> str:
     qual = getattr(fn, "__qualname__", type(fn).__name__)
-    if qual == "<lambda>":
+    if getattr(fn, "__name__", "") == "<lambda>":  # also `make_task.<locals>.<lambda>`
         try:
             text = inspect.getsource(fn).strip()
             lam = text[text.index("lambda"):]

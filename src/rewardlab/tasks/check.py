@@ -7,6 +7,7 @@ ones, and each failure says which promise of the Task contract is broken.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -134,8 +135,18 @@ def check_state(task: Task, state: Any) -> None:
 
 
 def _why(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text[:300]}" if str(exc) else text
+    """`NotImplementedError (raised in is_terminated, environment.py line 162)`: what and where, one line."""
+    text = " ".join(str(exc).split())
+    head = f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return head
+    code = last.tb_frame.f_code
+    return f"{head} (raised in {code.co_name}, {Path(code.co_filename).name} line {last.tb_lineno})"
 
 
 def _random_policy_fitness(task: Task, tr, n_envs: int) -> float:
