@@ -27,13 +27,16 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --durations=15
 
+# ruff, then the layering contracts of pyproject.toml [tool.importlinter] (lower layers never import higher)
 lint: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.full
 	$(BIN)/python benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache .grimp_cache

@@ -4,7 +4,7 @@
                                 [--extra-seeds 16]
 
 For each task it runs `rewardlab search TASK` with the CLI's defaults (16 samples x 5 iterations, the
-per-task search budget of `DEFAULT_TIMESTEPS`, 5 final seeds), then prints the wall time, the share of
+task's search budget `Task.search_budget`, 5 final seeds), then prints the wall time, the share of
 it spent compiling (the workers' reported XLA compile seconds, one per training batch), and the final
 table: the winner against the Human reward it started from and the Sparse baseline, on fresh seeds.
 
@@ -22,13 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-from rewardlab.store import read_json
+from rewardlab.runfolder import Layout, read_json
 
 
 def compile_seconds(run_dir: Path) -> float:
     """Sum over worker jobs that delivered results of their compile time (one program per job)."""
     total = 0.0
-    for job in sorted((run_dir / "worker").glob("job-*")):
+    for job in sorted(Layout(run_dir).worker.glob("job-*")):
         res = job / "results.json"
         if res.exists():
             results = read_json(res)["results"]
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/bench")
     ap.add_argument("--extra-seeds", type=int, default=0, help="retrain winner and human on N more seeds")
     args = ap.parse_args(argv)
-    from rewardlab.search.cli import main as cli
+    from rewardlab.api.cli import main as cli
+    from rewardlab.store import folder_stem
 
     rows = []
     for task in args.tasks:
@@ -67,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             print(f"{task}: search failed with exit code {code}", file=sys.stderr)
             continue
-        run_dir = sorted(out.glob(f"{task}-*"))[-1]
-        summary = json.loads((run_dir / "summary.json").read_text())
+        run_dir = sorted(out.glob(f"{folder_stem(task)}-*"))[-1]
+        summary = json.loads(Layout(run_dir).summary.read_text())
         table = summary["final"]["table"]
         comp = compile_seconds(run_dir)
         best_search = max(
@@ -101,23 +102,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def extra_seeds(task_name: str, run_dir: Path, n: int) -> None:
     """Winner vs human on `n` seeds no step of the search used (sandboxed worker, the search's budget)."""
+    import dataclasses
     import statistics
 
-    from rewardlab import tasks
+    from rewardlab.runfolder import read_config, read_task_ref
     from rewardlab.sandbox import train_in_worker
     from rewardlab.search.config import SearchConfig
-    from rewardlab.store import RunStore
+    from rewardlab.tasks.ref import load, resolve
     from rewardlab.types import RewardProgram
 
-    method = run_dir / "final" / "method.py"
-    if not method.exists():
+    layout = Layout(run_dir)
+    if not layout.final_method.exists():
         print("  extra seeds: no winner")
         return
-    task = tasks.get(task_name)
-    config = SearchConfig.from_dict(RunStore(run_dir).read_config())
+    ref = read_task_ref(layout)
+    task, ref = (load(ref), ref) if ref is not None else resolve(task_name)
+    config = SearchConfig.from_dict(read_config(layout))
     seeds = [2000 + k for k in range(n)]
-    programs = [RewardProgram("method", method.read_text()), RewardProgram("human", task.human.source)]
-    results = train_in_worker(task_name, programs, config.ppo(task.ppo), seeds, run_dir=run_dir / "extra")
+    programs = [
+        RewardProgram("method", layout.final_method.read_text()),
+        dataclasses.replace(task.human, name="human"),
+    ]
+    results = train_in_worker(ref, programs, config.ppo(task), seeds, run_dir=run_dir / "extra")
     fit = {(r.candidate, r.seed): r.max_fitness for r in results if r.ok}
     both = [s for s in seeds if ("method", s) in fit and ("human", s) in fit]
     if len(both) < 2:

@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional(sub: argparse._SubParsersAction) -> None:
     """Subcommands that live with their subsystem; each module keeps its own imports lazy."""
+    from rewardlab.api.cli import add_search_commands
     from rewardlab.llm.cli import add_llm_cli
-    from rewardlab.search.cli import add_search_commands
 
     add_search_commands(sub)
     add_llm_cli(sub)

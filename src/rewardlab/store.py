@@ -1,19 +1,9 @@
-"""The run folder: every step of a search written as it happens, so a killed run can be resumed.
+"""A run's lifecycle: create the folder, `run.json` (status, heartbeat, versions, the exact command, who
+drives it), the append-only `events.jsonl` journal, and whether another live process drives the run.
 
-    runs/<task>-<timestamp>-<id>/
-        run.json        status (running / finished / failed), heartbeat, versions, the exact command
-        config.yaml     the resolved SearchConfig
-        events.jsonl    append-only, one fsync'ed JSON line per event
-        llm-cache/      LLM replies (a resumed run pays for nothing twice); llm-calls.jsonl: the ledger
-        iter_000/cand_000/{candidate.json, prompt.json, response.txt, reward.py, check.json,
-                           result.json, feedback.txt}
-        iter_000/iteration.json   the iteration's selection and reflection (written when it is complete)
-        restart_01/iter_000/...   restarts after the first
-        final/results.json, summary.json, report.html
-
-Files are written atomically (temporary file + `os.replace`), so a reader (or a resumed run) sees a
-whole file or none. The per-candidate files are the truth; `events.jsonl` is the journal for people
-and tests.
+The names and formats of the files are the schema's (`rewardlab.runfolder`); the per-candidate files are
+the truth and `events.jsonl` is the journal for people and tests. Files are written atomically
+(temporary file + `os.replace`), so a reader (or a resumed run) sees a whole file or none.
 """
 
 from __future__ import annotations
@@ -22,6 +12,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import secrets
 import sys
 import threading
@@ -29,32 +20,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+from rewardlab.runfolder import Layout, read_json, write_json_atomic, write_task_ref, write_text_atomic
+from rewardlab.runfolder.files import read_config
+from rewardlab.runfolder.io import write_yaml_atomic
+from rewardlab.tasks.ref import TaskRef
+
+__all__ = ["HEARTBEAT_S", "RunStore", "folder_stem", "read_json", "write_json_atomic", "write_text_atomic"]
 
 HEARTBEAT_S = 10.0
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=True, default=str) + "\n")
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def iteration_dir_name(restart: int, iteration: int) -> str:
-    it = f"iter_{iteration:03d}"
-    return it if restart == 0 else f"restart_{restart:02d}/{it}"
+def folder_stem(name: str) -> str:
+    """A task name made safe as the start of a folder name (no slashes, colons or spaces)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return stem or "task"
 
 
 def versions() -> dict[str, str]:
@@ -74,6 +53,7 @@ class RunStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self.layout = Layout(self.root)
         self._lock = threading.Lock()
         self._beat: threading.Thread | None = None
         self._stop = threading.Event()
@@ -81,13 +61,21 @@ class RunStore:
     # creation ------------------------------------------------------------------------------------------
     @staticmethod
     def create(
-        out_dir: str | os.PathLike[str], task: str, config: dict[str, Any], command: list[str] | None = None
+        out_dir: str | os.PathLike[str],
+        task: str,
+        config: dict[str, Any],
+        command: list[str] | None = None,
+        task_ref: TaskRef | None = None,
     ) -> RunStore:
+        """A new run folder `<out_dir>/<task>-<UTC time>-<id>` holding the config, the task reference
+        (when given: what a resumed run loads the task from) and `run.json`; `task` is the task's name."""
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        root = Path(out_dir) / f"{task}-{stamp}-{secrets.token_hex(3)}"
+        root = Path(out_dir) / f"{folder_stem(task)}-{stamp}-{secrets.token_hex(3)}"
         root.mkdir(parents=True, exist_ok=False)
         store = RunStore(root)
-        write_text_atomic(root / "config.yaml", yaml.safe_dump(config, sort_keys=True))
+        write_yaml_atomic(store.layout.config, config)
+        if task_ref is not None:
+            write_task_ref(store.layout, task_ref)
         store.write_run(
             {
                 "status": "running",
@@ -101,26 +89,26 @@ class RunStore:
                 "attempts": 1,
             }
         )
-        store.event("created", task=task)
+        store.event("created", task=task, **({"spec": task_ref.spec} if task_ref is not None else {}))
         return store
 
     # run.json ------------------------------------------------------------------------------------------
     def read_run(self) -> dict[str, Any]:
-        return read_json(self.root / "run.json")
+        return read_json(self.layout.run)
 
     def write_run(self, data: dict[str, Any]) -> None:
         with self._lock:
-            write_json_atomic(self.root / "run.json", data)
+            write_json_atomic(self.layout.run, data)
 
     def update_run(self, **changes: Any) -> dict[str, Any]:
         with self._lock:
-            data = read_json(self.root / "run.json")
+            data = read_json(self.layout.run)
             data.update(changes)
-            write_json_atomic(self.root / "run.json", data)
+            write_json_atomic(self.layout.run, data)
             return data
 
     def read_config(self) -> dict[str, Any]:
-        return yaml.safe_load((self.root / "config.yaml").read_text(encoding="utf-8"))
+        return read_config(self.layout)
 
     def set_status(self, status: str, **extra: Any) -> None:
         self.update_run(status=status, heartbeat=time.time(), **extra)
@@ -174,13 +162,13 @@ class RunStore:
         line = json.dumps(
             {"time": round(time.time(), 3), "event": event, **data}, sort_keys=True, default=str
         )
-        with self._lock, open(self.root / "events.jsonl", "a", encoding="utf-8") as fh:
+        with self._lock, open(self.layout.events, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 
     def events(self) -> list[dict[str, Any]]:
-        path = self.root / "events.jsonl"
+        path = self.layout.events
         if not path.exists():
             return []
         out = []
@@ -191,27 +179,9 @@ class RunStore:
                 continue
         return out
 
-    # files ---------------------------------------------------------------------------------------------
+    # paths -------------------------------------------------------------------------------------------
     def iteration_dir(self, restart: int, iteration: int) -> Path:
-        return self.root / iteration_dir_name(restart, iteration)
+        return self.layout.iteration_dir(restart, iteration)
 
     def candidate_dir(self, restart: int, iteration: int, index: int) -> Path:
-        return self.iteration_dir(restart, iteration) / f"cand_{index:03d}"
-
-    def write_json(self, path: Path, data: Any) -> None:
-        write_json_atomic(path, data)
-
-    def write_text(self, path: Path, text: str) -> None:
-        write_text_atomic(path, text)
-
-    @property
-    def final_dir(self) -> Path:
-        return self.root / "final"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.root / "llm-cache"
-
-    @property
-    def ledger_path(self) -> Path:
-        return self.root / "llm-calls.jsonl"
+        return self.layout.candidate_dir(restart, iteration, index)

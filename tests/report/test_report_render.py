@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from report_fixtures import make_run
+from report_fixtures import add_unfinished_iteration, make_run
 
+from rewardlab import runfolder
 from rewardlab.report import build
 
 
@@ -31,6 +32,32 @@ def test_summary_holds_every_candidate_and_the_final_table(tmp_path):
     assert win["curves"]["component up"] == [0.0, 0.1]
 
 
+def test_statuses_come_from_the_records_including_pending_candidates_of_a_killed_run(tmp_path):
+    run = make_run(tmp_path, iterations=3)
+    add_unfinished_iteration(run)
+    build(run)
+    s = json.loads((run / "summary.json").read_text())
+    layout = runfolder.Layout(run)
+    for it in s["iterations"]:
+        recs = {r.candidate.id: r for r in runfolder.read_records(layout, 0, it["iteration"])}
+        # every row is the record's own status and message (the rule the search used), nothing re-derived
+        assert {c["id"]: (c["status"], c["message"]) for c in it["candidates"]} == {
+            cid: (r.status, r.message if r.status != "ok" else "") for cid, r in recs.items()
+        }
+        assert all(c["status"] in runfolder.STATUSES for c in it["candidates"])
+    last = s["iterations"][2]
+    assert not last["complete"]
+    assert [(c["status"], c["message"]) for c in last["candidates"]] == [
+        ("pending", "not trained yet"),
+        ("pending", "not checked yet"),
+        ("no_code", "no fenced code"),
+    ]
+    assert s["iterations"][0]["candidates"][1]["message"] == "trace: no field foo"
+    assert s["status"] == "running" and s["final"] is None
+    html = (run / "report.html").read_text()
+    assert "pending" in html and "not trained" not in html.replace("not trained yet", "")
+
+
 def test_report_html_is_static_and_has_every_section(tmp_path):
     run = make_run(tmp_path)
     html = build(run).read_text()
@@ -49,7 +76,7 @@ def test_report_html_is_static_and_has_every_section(tmp_path):
 def test_report_cli_rebuilds_from_the_folder(tmp_path):
     run = make_run(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "rewardlab.search.cli", "report", str(run)],
+        [sys.executable, "-m", "rewardlab.api.cli", "report", str(run)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -57,7 +84,7 @@ def test_report_cli_rebuilds_from_the_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (run / "report.html").exists() and (run / "summary.json").exists()
     bad = subprocess.run(
-        [sys.executable, "-m", "rewardlab.search.cli", "report", str(tmp_path / "nope")],
+        [sys.executable, "-m", "rewardlab.api.cli", "report", str(tmp_path / "nope")],
         capture_output=True,
         text=True,
         timeout=120,

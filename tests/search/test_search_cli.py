@@ -14,7 +14,7 @@ from rewardlab.store import RunStore, read_json
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "rewardlab.search.cli", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "rewardlab.api.cli", *args], capture_output=True, text=True, timeout=timeout
     )
 
 

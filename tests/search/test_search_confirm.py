@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from rewardlab.runfolder import Candidate, ConfirmRow, EvalRecord
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.confirm import _winner, confirm, shortlist
-from rewardlab.search.records import Candidate, EvalRecord
 from rewardlab.types import Checkpoint, TrainResult
 
 
@@ -26,22 +26,18 @@ def test_shortlist_is_the_top_k_plus_the_starting_reward():
 
 
 def test_winner_is_the_best_confirmed_mean_and_ties_go_to_the_higher_search_rank():
-    rows = [
-        {"id": "a", "confirm_fitness": 3.0},
-        {"id": "b", "confirm_fitness": 4.0},
-        {"id": "c", "confirm_fitness": 4.0},
-        {"id": "d", "confirm_fitness": None},
-    ]
+    row = lambda cid, f: ConfirmRow(cid, "mutation", None, f)
+    rows = [row("a", 3.0), row("b", 4.0), row("c", 4.0), row("d", None)]
     assert _winner(rows) == "b"
-    assert _winner([{"id": "d", "confirm_fitness": None}]) is None
+    assert _winner([row("d", None)]) is None
 
 
 def test_nothing_to_compare_trains_nothing(tmp_path):
     # a single trained candidate: returned with its search fitness, no worker started, no file written
     only = _rec(0, 0, 7.0, "human")
-    best, score = confirm(None, SearchConfig(), None, 0, [only, _rec(0, 1, None)])  # type: ignore[arg-type]
+    best, score = confirm(None, SearchConfig(), None, None, 0, [only, _rec(0, 1, None)])  # type: ignore[arg-type]
     assert best is only and score == 7.0
-    assert confirm(None, SearchConfig(), None, 0, [])[0] is None  # type: ignore[arg-type]
+    assert confirm(None, SearchConfig(), None, None, 0, [])[0] is None  # type: ignore[arg-type]
 
 
 def test_a_run_folder_from_before_confirmation_resumes_as_it_was_created():

@@ -16,11 +16,12 @@ import pytest
 from fake_openai import FakeLLMServer, Reply
 from search_replies import BROKEN, FENCED_BAD, GOOD, GOOD_VARIANT, NO_CODE, SLOW, SYNTAX
 
-from rewardlab.search import SearchConfig, search
-from rewardlab.search.evaluate import read_results
-from rewardlab.search.propose import load_candidate
+from rewardlab import runfolder
+from rewardlab.api import search
+from rewardlab.runfolder import read_candidate, read_json
+from rewardlab.search import SearchConfig
 from rewardlab.search.select import select
-from rewardlab.store import RunStore, read_json
+from rewardlab.store import RunStore
 
 pytestmark = pytest.mark.slow
 
@@ -64,17 +65,18 @@ def test_two_iterations_against_the_fake_server(tmp_path):
             folder = store.candidate_dir(0, i, j)
             for name in ("candidate.json", "prompt.json", "response.txt", "feedback.txt"):
                 assert (folder / name).exists(), folder / name
-    c = lambda i, j: load_candidate(store.candidate_dir(0, i, j), 0, i, j)
+    c = lambda i, j: read_candidate(store.layout, 0, i, j)
+    read_results = lambda cand: runfolder.read_results(store.layout, cand)
     check = lambda i, j: read_json(store.candidate_dir(0, i, j) / "check.json")
 
     # iteration 0: good trains, broken fails the probe, slow times out in training, fenced is extracted
-    assert check(0, 0)["ok"] and read_results(store, c(0, 0))[0].status == "ok"
+    assert check(0, 0)["ok"] and read_results(c(0, 0))[0].status == "ok"
     assert not check(0, 1)["ok"] and "pole_tilt_angle" in check(0, 1)["message"]
     assert not (store.candidate_dir(0, 0, 1) / "result.json").exists()
-    slow = read_results(store, c(0, 2))
+    slow = read_results(c(0, 2))
     assert check(0, 2)["ok"] and slow[0].status == "error" and "timed out" in slow[0].message
     assert c(0, 3).source is not None and "step_penalty = jnp.float32(-1.0)" in c(0, 3).source
-    assert read_results(store, c(0, 3))[0].status == "ok"
+    assert read_results(c(0, 3))[0].status == "ok"
     # iteration 1: no code and a syntax error are records with a status, not gaps
     assert c(1, 1).source is None and c(1, 1).extract_reason
     assert not check(1, 3)["ok"] and check(1, 3)["kind"] == "syntax"
@@ -92,19 +94,7 @@ def test_two_iterations_against_the_fake_server(tmp_path):
     assert "upright_temperature = 0.1" in prompt  # the best code so far is shown
 
     # selection: the best trained candidate over both iterations, never the step-penalty reward
-    from rewardlab.search.evaluate import record
-
-    records = []
-    for i in range(2):
-        for j in range(4):
-            cand = c(i, j)
-            path = store.candidate_dir(0, i, j) / "check.json"
-            rep = None
-            if path.exists():
-                from rewardlab.sandbox import CheckReport
-
-                rep = CheckReport.from_dict(read_json(path))
-            records.append(record(cand, rep, read_results(store, cand)))
+    records = [runfolder.read_record(store.layout, 0, i, j) for i in range(2) for j in range(4)]
     fitness = {r.candidate.id: r.fitness for r in records}
     assert fitness["r0-i0-c0"] > fitness["r0-i0-c3"]  # upright reward beats the step penalty
     info1 = read_json(store.iteration_dir(0, 1) / "iteration.json")
@@ -123,3 +113,8 @@ def test_two_iterations_against_the_fake_server(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert [it["iteration"] for it in summary["iterations"]] == [0, 1]
     assert (run_dir / "report.html").exists()
+    # the report shows each candidate's status as the search recorded it in iteration.json
+    for it in summary["iterations"]:
+        info = read_json(store.iteration_dir(0, it["iteration"]) / "iteration.json")
+        recorded = {v["id"]: v["status"] for v in info["candidates"]}
+        assert {row["id"]: row["status"] for row in it["candidates"]} == recorded

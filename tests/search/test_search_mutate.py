@@ -81,7 +81,7 @@ def test_mutated_programs_stay_programs_for_every_task():
 def _features(name: str):
     from rewardlab.search import shaping
 
-    return shaping.features_for(name)
+    return shaping.features_for(tasks.get(name))
 
 
 def test_feature_library_uses_float_state_fields_only():

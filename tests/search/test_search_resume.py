@@ -30,7 +30,7 @@ GOOD_OTHER = GOOD.replace("centered = -0.05", "centered = -0.2")
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rewardlab.search.cli", *args]
+    return [sys.executable, "-m", "rewardlab.api.cli", *args]
 
 
 def _events(run_dir: Path) -> list[dict]:

@@ -6,8 +6,8 @@ import json
 import math
 import threading
 
+from rewardlab.runfolder import Candidate, EvalRecord, write_json_atomic
 from rewardlab.sandbox import CheckReport
-from rewardlab.search.records import Candidate, EvalRecord
 from rewardlab.search.reflect import error_lines, reflect, series_line
 from rewardlab.search.select import ranked, select
 from rewardlab.store import RunStore
@@ -99,7 +99,7 @@ def test_store_writes_atomically_and_appends_events(tmp_path):
         t.join()
     lines = (store.root / "events.jsonl").read_text().splitlines()
     assert len(lines) == 81 and all(json.loads(line) for line in lines)  # created + 80, none torn
-    store.write_json(store.candidate_dir(1, 2, 3) / "x.json", {"a": 1})
+    write_json_atomic(store.candidate_dir(1, 2, 3) / "x.json", {"a": 1})
     assert (store.root / "restart_01" / "iter_002" / "cand_003" / "x.json").exists()
     assert not list(store.root.rglob("*.tmp"))
     store.start_heartbeat(every_s=0.05)
@@ -171,7 +171,7 @@ def test_resume_refuses_a_run_that_a_live_process_is_driving(tmp_path):
 
     import pytest
 
-    from rewardlab.search.loop import RunInUse, resume
+    from rewardlab.search.runs import RunInUse, resume
 
     store = RunStore.create(tmp_path, "CartPole-v1", {"task": "CartPole-v1"}, ["test"])
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])

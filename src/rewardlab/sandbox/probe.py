@@ -19,14 +19,17 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rewardlab.sandbox.guard import write_json_atomic
 from rewardlab.sandbox.process import MEMORY_MARKERS, ChildExit, last_line, spawn, watch
 from rewardlab.sandbox.report import CheckReport, Limits
 from rewardlab.sandbox.static import check_static
 from rewardlab.sandbox.worker import task_ref
-from rewardlab.tasks.ref import TaskRef
 from rewardlab.types import RewardProgram
+
+if TYPE_CHECKING:  # importing tasks loads JAX, which the parent side of the sandbox never needs
+    from rewardlab.tasks.ref import TaskRef
 
 DEFAULT_LIMITS = Limits(wall_s=30.0, cpu_s=30.0, memory_mb=3072)
 STARTUP_S = 180.0
@@ -63,7 +66,7 @@ def probe_many(
     run) receives the job files; without it a temporary folder is used and removed.
     """
     limits = limits or DEFAULT_LIMITS
-    one = isinstance(task, str | TaskRef)
+    one = isinstance(task, str) or hasattr(task, "kind")  # a name or one TaskRef, else one per program
     refs = [task_ref(t).to_dict() for t in ([task] if one else list(task))]  # type: ignore[list-item]
     task_refs = refs * len(programs) if one else refs
     if len(task_refs) != len(programs):

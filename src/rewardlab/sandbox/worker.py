@@ -26,15 +26,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rewardlab.config import PPOConfig
 from rewardlab.sandbox.guard import write_json_atomic
 from rewardlab.sandbox.process import MEMORY_MARKERS, ChildExit, last_line, spawn, watch
 from rewardlab.sandbox.report import Limits
 from rewardlab.sandbox.static import check_static
-from rewardlab.tasks.ref import TaskRef
 from rewardlab.types import RewardProgram, TrainResult
+
+if TYPE_CHECKING:  # importing tasks loads JAX, which the parent side of the sandbox never needs
+    from rewardlab.tasks.ref import TaskRef
 
 DEFAULT_MEMORY_MB = 16_384
 DEFAULT_TIMEOUT_S = 3600.0
@@ -150,7 +152,7 @@ def _run_folder(run_dir: str | Path | None) -> Iterator[Path]:
 
 def task_ref(task: str | TaskRef) -> TaskRef:
     """A reference a child can load: `task` itself, or the reference a task name resolves to."""
-    if isinstance(task, TaskRef):
+    if not isinstance(task, str):
         return task
     from rewardlab.tasks.ref import resolve
 

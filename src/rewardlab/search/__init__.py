@@ -1,10 +1,12 @@
-"""The Eureka search: propose reward programs, check and train them, reflect, select; resume; report.
+"""The Eureka search: propose reward programs, check and train them, reflect, select; resume.
 
-from rewardlab.search import SearchConfig, search, resume
-run_dir = search(SearchConfig(task="CartPole-v1", samples=8, iterations=3))
+The public entry points are in `rewardlab.api`, which runs the loop and then builds the report:
+
+    from rewardlab.api import search
+    from rewardlab.search import SearchConfig
+    run_dir = search(SearchConfig(task="CartPole-v1", samples=8, iterations=3))
 """
 
 from rewardlab.search.config import SearchConfig
-from rewardlab.search.loop import resume, search
 
-__all__ = ["SearchConfig", "resume", "search"]
+__all__ = ["SearchConfig"]

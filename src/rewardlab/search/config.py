@@ -1,33 +1,46 @@
-"""`SearchConfig`: every knob of the Eureka search, one help text per field.
+"""`SearchConfig`: every knob of the Eureka search, one help text per field; the single source of the
+defaults of the Python API and of `rewardlab search` (whose options are made from these fields).
 
-The search trains each candidate with a smaller budget than the task's own PPO defaults (the
-`timesteps` field; 0 keeps the task's budget), because on a CPU the search trains hundreds of runs.
-The final evaluation trains the winner and the two baselines with that same budget and engine, so
-the comparison is fair whatever the budget.
+The search trains each candidate with a smaller budget than the task's own PPO defaults, because on a
+CPU the search trains hundreds of runs: `timesteps=None` (the default) takes the task's search budget
+(`Task.search_budget`), 0 the task's full PPO budget, any other number that many steps. A run folder
+stores the resolved number (`resolved`), so a resumed run trains exactly as it started. The final
+evaluation trains the winner and the two baselines with that same budget and engine, so the comparison
+is fair whatever the budget.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rewardlab.config import PPOConfig
 
+if TYPE_CHECKING:
+    from rewardlab.tasks import Task
 
-def _f(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+
+def _f(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    meta: dict[str, Any] = {"help": help}
+    if choices is not None:
+        meta["choices"] = choices
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     """The Eureka loop: K samples per iteration, N iterations, R restarts, then a multi-seed evaluation."""
 
-    task: str = _f("CartPole-v1", "Registered task name (see `rewardlab tasks`).")
+    task: str = _f(
+        "CartPole-v1",
+        "The task: a name (see `rewardlab tasks`), FILE.py:attr or package.module:attr (a Task or a "
+        "zero-argument function returning one).",
+    )
     llm: str | None = _f(
         None,
         "LLM spec (openai:M[@URL], ollama:M, anthropic:M, manual:DIR, scripted:FILE); "
-        "None uses the LLM-free proposer (search/mutate.py).",
+        "unset (None): the LLM-free proposer (search/mutate.py).",
     )
     samples: int = _f(16, "Candidates proposed per iteration (the paper's K).")
     iterations: int = _f(5, "Iterations per restart (the paper's N).")
@@ -41,12 +54,20 @@ class SearchConfig:
         "Start from an existing reward: 'human' or a path to a .py file; iteration 0 then "
         "mutates it instead of writing one from scratch (always 'human' for the LLM-free proposer).",
     )
-    feedback: str = _f("auto", "auto: automatic reward reflection; human: ask a person after each iteration.")
+    feedback: str = _f(
+        "auto",
+        "auto: automatic reward reflection; human: ask a person after each iteration.",
+        choices=("auto", "human"),
+    )
     feedback_file: str | None = _f(
         None, "With feedback=human off a terminal: a file whose text is read as the person's comment."
     )
     seed: int = _f(0, "Seed of the LLM-free proposer and of the training seeds.")
-    timesteps: int = _f(0, "Environment steps per candidate training run; 0 keeps the task's default budget.")
+    timesteps: int | None = _f(
+        None,
+        "Environment steps per candidate training run; unset (None): the task's search budget "
+        "(`rewardlab tasks --show TASK`); 0: the task's full PPO budget.",
+    )
     n_checkpoints: int = _f(5, "Checkpoints per training run (fitness = max over checkpoints).")
     eval_episodes: int = _f(8, "Greedy evaluation episodes per checkpoint.")
     temperature: float = _f(1.0, "LLM sampling temperature.")
@@ -56,6 +77,7 @@ class SearchConfig:
         "auto",
         "Pre-training check: probe (sandboxed trace on sampled transitions), static (AST only), "
         "auto (probe for LLM code, static for mutations of already-checked programs).",
+        choices=("auto", "probe", "static"),
     )
     train_timeout_s: float = _f(600.0, "Wall-clock limit of one training batch (and of each solo retry).")
     batch_size: int = _f(16, "Candidates trained together in one compiled program (one worker).")
@@ -90,23 +112,36 @@ class SearchConfig:
             )
             if getattr(self, name) < 1
         ]
-        if self.feedback not in ("auto", "human"):
-            problems.append(f"feedback must be auto or human (got {self.feedback!r})")
-        if self.check not in ("auto", "probe", "static"):
-            problems.append(f"check must be auto, probe or static (got {self.check!r})")
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices is not None and getattr(self, f.name) not in choices:
+                allowed = ", ".join(choices[:-1]) + " or " + choices[-1]
+                problems.append(f"{f.name} must be {allowed} (got {getattr(self, f.name)!r})")
         if self.confirm_top < 0 or self.confirm_seeds < 1:
             problems.append("confirm_top must be >= 0 and confirm_seeds >= 1")
-        if self.timesteps < 0 or self.final_seeds < 0:
+        if (self.timesteps is not None and self.timesteps < 0) or self.final_seeds < 0:
             problems.append("timesteps and final_seeds must be >= 0")
         if problems:
             raise ValueError("invalid SearchConfig: " + "; ".join(problems))
 
-    def ppo(self, task_ppo: PPOConfig) -> PPOConfig:
+    def budget(self, task: Task) -> int:
+        """Environment steps per candidate training run on `task` (see the module docstring)."""
+        if self.timesteps is None:
+            return task.search_budget
+        return self.timesteps or task.ppo.total_timesteps
+
+    def resolved(self, task: Task) -> SearchConfig:
+        """This config with `timesteps` made explicit for `task`: what a run folder stores."""
+        return dataclasses.replace(self, timesteps=self.budget(task))
+
+    def ppo(self, task: Task) -> PPOConfig:
         """The PPO config one candidate trains with: the task's, with the search budget applied."""
-        changes: dict[str, Any] = {"n_checkpoints": self.n_checkpoints, "eval_episodes": self.eval_episodes}
-        if self.timesteps:
-            changes["total_timesteps"] = self.timesteps
-        return dataclasses.replace(task_ppo, **changes)
+        return dataclasses.replace(
+            task.ppo,
+            total_timesteps=self.budget(task),
+            n_checkpoints=self.n_checkpoints,
+            eval_episodes=self.eval_episodes,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -122,16 +157,3 @@ class SearchConfig:
 LEGACY: dict[str, Any] = {"add_terms": False, "confirm_top": 0}
 """Values of later-added fields for run folders whose config.yaml predates them."""
 
-
-DEFAULT_TIMESTEPS: dict[str, int] = {
-    "CartPole-v1": 8_192,
-    "Pendulum-v1": 98_304,
-    "Acrobot-v1": 65_536,
-}
-"""Search budgets the CLI uses when `--timesteps` is not given: small enough for a laptop CPU and short
-enough that the human reward has not saturated the fitness, so the search optimises how fast a reward
-teaches the task. (With 32,768 steps the human reward already reaches CartPole's maximum of 500 at some
-checkpoint; with 8,192 it does not. On Pendulum-v1 the human reward's best upright fraction, averaged
-over seeds, was 0.23 at 81,920 steps (6 seeds), 0.58 at 98,304 (8 seeds) and 0.80 at 131,072 (5 seeds),
-about what a swing-up from a random start allows, so 131,072 left a search little to find and 65,536
-taught no reward anything.)"""

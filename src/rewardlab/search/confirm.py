@@ -7,28 +7,26 @@ a restart, plus its starting reward when there is one, on `confirm_seeds` seeds 
 seen, and keeps the best mean on those seeds only. The starting reward is always in the shortlist so a
 search never hands back a change that did not beat what it started from on fresh seeds.
 
-The result is `confirm.json` in the restart's folder; a resumed run that finds it does not train again.
+The result is the restart's `Confirmation` record (`confirm.json` in the restart's folder); a resumed run
+that finds it does not train again.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
+from rewardlab import runfolder
+from rewardlab.runfolder import Confirmation, ConfirmRow, EvalRecord
 from rewardlab.search import select
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.evaluate import train_programs
 from rewardlab.search.progress import Progress
-from rewardlab.search.records import EvalRecord
-from rewardlab.store import RunStore, read_json
+from rewardlab.store import RunStore
+from rewardlab.tasks import Task, TaskRef
 from rewardlab.types import RewardProgram
 
 CONFIRM_SEED_BASE = 500  # search seeds start at `seed`, final seeds at 1000 + `seed`
-
-
-def confirm_path(store: RunStore, restart: int) -> Path:
-    return store.root / ("confirm.json" if restart == 0 else f"restart_{restart:02d}/confirm.json")
 
 
 def job_name(cand_id: str) -> str:
@@ -50,7 +48,8 @@ def shortlist(history: list[EvalRecord], top: int) -> list[EvalRecord]:
 def confirm(
     store: RunStore,
     config: SearchConfig,
-    task: Any,
+    task: Task,
+    ref: TaskRef,
     restart: int,
     history: list[EvalRecord],
     progress: Progress | None = None,
@@ -64,11 +63,9 @@ def confirm(
     if len(pool) < 2:
         best = pool[0] if pool else None
         return best, best.fitness if best else None
-    path = confirm_path(store, restart)
     by_id = {rec.candidate.id: rec for rec in pool}
-    if path.exists():
-        data = read_json(path)
-    else:
+    conf = runfolder.read_confirmation(store.layout, restart)
+    if conf is None:
         seeds = [CONFIRM_SEED_BASE + config.seed + k for k in range(config.confirm_seeds)]
         if progress is not None:
             progress.update(phase=f"confirming the best {len(pool)} on {len(seeds)} fresh seeds")
@@ -77,38 +74,37 @@ def confirm(
             RewardProgram(job_name(r.candidate.id), r.candidate.source or "", r.candidate.origin)
             for r in pool
         ]
-        results = train_programs(store, config, task, programs, seeds)
+        results = train_programs(store, config, task, ref, programs, seeds)
         rows = []
         for rec in pool:
             mine = [r for r in results if r.candidate == job_name(rec.candidate.id)]
             vals = [r.max_fitness for r in mine]
             ok = bool(mine) and all(r.ok and math.isfinite(v) for r, v in zip(mine, vals, strict=True))
             rows.append(
-                {
-                    "id": rec.candidate.id,
-                    "origin": rec.candidate.origin,
-                    "search_fitness": rec.fitness,
-                    "confirm_fitness": sum(vals) / len(vals) if ok else None,
-                    "per_seed": [v if math.isfinite(v) else None for v in vals],
-                    "message": "" if ok else next((r.message for r in mine if r.message), "failed"),
-                }
+                ConfirmRow(
+                    id=rec.candidate.id,
+                    origin=rec.candidate.origin,
+                    search_fitness=rec.fitness,
+                    confirm_fitness=sum(vals) / len(vals) if ok else None,
+                    per_seed=tuple(v if math.isfinite(v) else None for v in vals),
+                    message="" if ok else next((r.message for r in mine if r.message), "failed"),
+                )
             )
-        data = {"restart": restart, "seeds": seeds, "candidates": rows, "winner": _winner(rows)}
-        store.write_json(path, data)
-        store.event("confirm_done", restart=restart, winner=data["winner"])
-    win = data.get("winner")
-    if win is None or win not in by_id:  # every confirmation run failed: keep the search's best
+        conf = Confirmation(restart, tuple(seeds), tuple(rows), _winner(rows))
+        runfolder.write_confirmation(store.layout, conf)
+        store.event("confirm_done", restart=restart, winner=conf.winner)
+    row = conf.row(conf.winner) if conf.winner is not None else None
+    if row is None or row.id not in by_id:  # every confirmation run failed: keep the search's best
         best = pool[0]
         return best, best.fitness
-    score = next(r["confirm_fitness"] for r in data["candidates"] if r["id"] == win)
-    return by_id[win], score
+    return by_id[row.id], row.confirm_fitness
 
 
-def _winner(rows: list[dict[str, Any]]) -> str | None:
+def _winner(rows: Sequence[ConfirmRow]) -> str | None:
     """Highest confirmation mean; ties go to the earlier row (the search's ranking order)."""
-    best: dict[str, Any] | None = None
+    best: ConfirmRow | None = None
     for row in rows:
-        f = row["confirm_fitness"]
-        if f is not None and (best is None or f > best["confirm_fitness"]):
+        f = row.confirm_fitness
+        if f is not None and (best is None or best.confirm_fitness is None or f > best.confirm_fitness):
             best = row
-    return best["id"] if best else None
+    return best.id if best else None

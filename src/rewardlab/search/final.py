@@ -1,19 +1,23 @@
 """The final evaluation: the winner and the Sparse and Human baselines, retrained on fresh seeds.
 
 All three train in one sandboxed worker batch with the same engine, PPO config and seeds, so the
-human-normalised score compares like with like. The result is `final/results.json`; a resumed run
-that finds it does not train again.
+human-normalised score compares like with like. The baselines are the task's own reward objects
+(renamed only), so a baseline that exists as a callable (a user task's success indicator) trains by its
+role in the worker. The result is the `FinalResults` record; a resumed run that finds it does not train
+again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
+from rewardlab import runfolder
+from rewardlab.runfolder import EvalRecord, FinalResults, MethodInfo
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.evaluate import train_programs
 from rewardlab.search.progress import Progress
-from rewardlab.search.records import EvalRecord
-from rewardlab.store import RunStore, read_json
+from rewardlab.store import RunStore
+from rewardlab.tasks import Task, TaskRef
 from rewardlab.types import RewardProgram
 
 FINAL_SEED_BASE = 1000
@@ -22,37 +26,34 @@ FINAL_SEED_BASE = 1000
 def final_evaluation(
     store: RunStore,
     config: SearchConfig,
-    task: Any,
+    task: Task,
+    ref: TaskRef,
     best: EvalRecord | None,
     progress: Progress | None = None,
     confirmed: float | None = None,
-) -> dict[str, Any]:
+) -> FinalResults:
     """Train the winner, Human and Sparse on `final_seeds` fresh seeds. `confirmed`: the winner's mean
     fitness in the confirmation step (recorded next to its search fitness)."""
-    path = store.final_dir / "results.json"
-    if path.exists():
-        return read_json(path)
+    done = runfolder.read_final(store.layout)
+    if done is not None:
+        return done
     seeds = [FINAL_SEED_BASE + config.seed + k for k in range(config.final_seeds)]
     programs = [
-        RewardProgram("human", task.human.source, "human"),
-        RewardProgram("sparse", task.sparse.source, "sparse"),
+        dataclasses.replace(task.human, name="human"),
+        dataclasses.replace(task.sparse, name="sparse"),
     ]
     if best is not None and best.candidate.source is not None:
         programs.insert(0, RewardProgram("method", best.candidate.source, best.candidate.origin))
-        store.write_text(store.final_dir / "method.py", best.candidate.source)
+        runfolder.write_method(store.layout, best.candidate.source)
     if progress is not None:
         progress.update(phase=f"final evaluation ({len(programs)} rewards x {len(seeds)} seeds)")
     store.event("final_started", programs=[p.name for p in programs], seeds=seeds)
-    results = train_programs(store, config, task, programs, seeds)
-    data = {
-        "seeds": seeds,
-        "method": (
-            {"candidate": best.candidate.id, "search_fitness": best.fitness, "confirm_fitness": confirmed}
-            if best
-            else None
-        ),
-        "results": {p.name: [r.to_dict() for r in results if r.candidate == p.name] for p in programs},
-    }
-    store.write_json(path, data)
+    results = train_programs(store, config, task, ref, programs, seeds)
+    final = FinalResults(
+        seeds=tuple(seeds),
+        method=MethodInfo(best.candidate.id, best.fitness, confirmed) if best else None,
+        results={p.name: tuple(r for r in results if r.candidate == p.name) for p in programs},
+    )
+    runfolder.write_final(store.layout, final)
     store.event("final_done")
-    return data
+    return final

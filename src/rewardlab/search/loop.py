@@ -1,26 +1,29 @@
 """The Eureka loop: propose, evaluate, reflect, select; N iterations, R restarts, a final evaluation.
 
-`search(config)` creates a run folder and drives it; `resume(run_dir)` drives an existing one. Both
-are the same function over the folder: every step first looks for its files and only does what is
-missing, so a run killed at any point continues where it stopped, trains nothing twice and asks the
-LLM for nothing it already paid for (the response cache answers).
+`drive(store, ...)` runs a search in its run folder to the end (`search/runs.py` creates the folder or
+opens it again). A new run and a resumed one are the same function over the folder: every step first
+looks for its records and only does what is missing, so a run killed at any point continues where it
+stopped, trains nothing twice and asks the LLM for nothing it already paid for (the response cache
+answers). The task goes to the sandbox as its `TaskRef`, which the children import it from. Building
+the report is not the loop's job: `rewardlab.api` runs the loop, then the report.
 """
 
 from __future__ import annotations
 
 import math
-import platform
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rewardlab import runfolder
+from rewardlab.runfolder import EvalRecord, IterationRecord, Verdict
 from rewardlab.search import confirm, evaluate, mutate, prompts, propose, reflect, select, shaping
 from rewardlab.search.config import SearchConfig
+from rewardlab.search.final import final_evaluation
 from rewardlab.search.progress import Progress
-from rewardlab.search.records import EvalRecord, IterationOutcome
-from rewardlab.store import RunStore, read_json
+from rewardlab.store import RunStore
+from rewardlab.tasks import Task, TaskRef
 
 
 @dataclass
@@ -34,52 +37,15 @@ class _Restart:
     history: list[EvalRecord] = field(default_factory=list)
 
 
-def search(
-    config: SearchConfig,
-    out_dir: str | Path = "runs",
-    *,
-    command: list[str] | None = None,
-    progress: Progress | None = None,
-) -> Path:
-    """Run a new search; returns the run folder."""
-    store = RunStore.create(out_dir, config.task, config.to_dict(), command)
-    return drive(store, config, progress)
+@dataclass(frozen=True)
+class IterationOutcome:
+    """An iteration's records and the best program after it (which may come from an earlier iteration)."""
 
-
-class RunInUse(RuntimeError):
-    """The run folder is being driven by another live process."""
-
-
-def resume(run_dir: str | Path, *, progress: Progress | None = None, force: bool = False) -> Path:
-    """Continue a (killed or finished) run from its folder.
-
-    Refuses (RunInUse) while another live process drives the run, since two drivers would write the
-    same files; `force` skips the check (for a process you know is gone, e.g. on another host).
-    """
-    store = RunStore(run_dir)
-    owner = None if force else store.live_owner()
-    if owner is not None:
-        raise RunInUse(
-            f"{run_dir} is being driven by {owner}; wait for it, stop it, or pass --force if it is gone"
-        )
-    config = SearchConfig.from_dict(store.read_config())
-    run = store.read_run()
-    store.update_run(
-        status="running",
-        attempts=int(run.get("attempts", 1)) + 1,
-        pid=_pid(),
-        host=platform.node(),
-        heartbeat=time.time(),
-        resume_command=list(sys.argv),
-    )
-    store.event("resumed", previous_status=run.get("status"))
-    return drive(store, config, progress)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
+    restart: int
+    iteration: int
+    records: tuple[EvalRecord, ...]
+    best: EvalRecord | None
+    reflection: str = ""
 
 
 def init_program(config: SearchConfig, task: Any) -> tuple[str, str] | None:
@@ -91,10 +57,10 @@ def init_program(config: SearchConfig, task: Any) -> tuple[str, str] | None:
     return program.origin, program.source
 
 
-def drive(store: RunStore, config: SearchConfig, progress: Progress | None = None) -> Path:
-    from rewardlab import tasks
-
-    task = tasks.get(config.task)
+def drive(
+    store: RunStore, config: SearchConfig, task: Task, ref: TaskRef, progress: Progress | None = None
+) -> Path:
+    """Run (or continue) the search in `store` to the end; the run is `finished` when this returns."""
     progress = progress or Progress(config.iterations, config.restarts, enabled=False)
     store.start_heartbeat()
     try:
@@ -103,7 +69,7 @@ def drive(store: RunStore, config: SearchConfig, progress: Progress | None = Non
         for r in range(config.restarts):
             state = _Restart()
             for i in range(config.iterations):
-                outcome = run_iteration(store, config, task, r, i, state, llm, progress)
+                outcome = run_iteration(store, config, task, ref, r, i, state, llm, progress)
                 store.event(
                     "iteration_done",
                     restart=r,
@@ -112,23 +78,18 @@ def drive(store: RunStore, config: SearchConfig, progress: Progress | None = Non
                     best_fitness=outcome.best.fitness if outcome.best else None,
                 )
             if config.confirm_top > 0:
-                won, score = confirm.confirm(store, config, task, r, state.history, progress)
+                won, score = confirm.confirm(store, config, task, ref, r, state.history, progress)
                 if won is not None:
                     winners.append((won, score))
             elif state.best is not None:
                 winners.append((state.best, state.best.fitness))
         best, score = _best_of_restarts(winners)
-        from rewardlab.search.final import final_evaluation
-
         if config.final_seeds > 0:
             confirmed = score if config.confirm_top > 0 else None
-            final_evaluation(store, config, task, best, progress, confirmed=confirmed)
-        from rewardlab.report import build
-
+            final_evaluation(store, config, task, ref, best, progress, confirmed=confirmed)
         store.stop_heartbeat()
         store.set_status("finished")
         store.event("finished", best=best.candidate.id if best else None)
-        build(store.root)
         progress.close()
         return store.root
     except BaseException as exc:
@@ -160,8 +121,8 @@ class _LLM:
         from rewardlab.llm import Ledger, ResponseCache
 
         self.config = config
-        self.cache = ResponseCache(store.cache_dir)
-        self.ledger = Ledger(store.ledger_path)
+        self.cache = ResponseCache(store.layout.llm_cache)
+        self.ledger = Ledger(store.layout.llm_ledger)
 
     def backend(self) -> Any:
         from rewardlab.llm import backend_from_spec
@@ -176,7 +137,8 @@ class _LLM:
 def run_iteration(
     store: RunStore,
     config: SearchConfig,
-    task: Any,
+    task: Task,
+    ref: TaskRef,
     r: int,
     i: int,
     state: _Restart,
@@ -240,7 +202,7 @@ def run_iteration(
             seed=config.seed,
             scale=config.mutation_scale,
             init=init if i == 0 else None,
-            features=shaping.features_for(task.name) if config.add_terms else (),
+            features=shaping.features_for(task) if config.add_terms else (),
         )
     progress.update(phase="checking", proposed=len(cands), llm=llm.describe() if llm else "")
 
@@ -260,10 +222,10 @@ def run_iteration(
 
     records = evaluate.evaluate(
         store,
-        task.name,
+        ref,
         cands,
         check_mode=mode,
-        config=config.ppo(task.ppo),
+        config=config.ppo(task),
         seeds=seeds,
         timeout_s=config.train_timeout_s,
         batch_size=config.batch_size,
@@ -286,18 +248,18 @@ def run_iteration(
         state.best, state.reflection, state.comment = best, reflection, comment
     state.errors = errors
     outcome = IterationOutcome(r, i, tuple(records), best, reflection)
-    store.write_json(
-        store.iteration_dir(r, i) / "iteration.json",
-        {
-            "restart": r,
-            "iteration": i,
-            "candidates": [rec.to_dict() for rec in records],
-            "best": best.candidate.id if best else None,
-            "best_fitness": best.fitness if best else None,
-            "reflection": reflection,
-            "errors": errors,
-            "comment": comment,
-        },
+    runfolder.write_iteration(
+        store.layout,
+        IterationRecord(
+            restart=r,
+            iteration=i,
+            candidates=tuple(Verdict.of(rec) for rec in records),
+            best=best.candidate.id if best else None,
+            best_fitness=best.fitness if best else None,
+            reflection=reflection,
+            errors=tuple(errors),
+            comment=comment,
+        ),
     )
     progress.update(phase="done", best=_fit(state.best), done=sum(1 for x in records if x.status == "ok"))
     return outcome
@@ -321,12 +283,10 @@ def _fit(rec: EvalRecord | None) -> float | None:
 
 
 def _write_feedback(store: RunStore, rec: EvalRecord) -> None:
-    c = rec.candidate
-    path = store.candidate_dir(c.restart, c.iteration, c.index) / "feedback.txt"
-    if path.exists():
+    if runfolder.has_feedback(store.layout, rec.candidate):
         return
     text = reflect.reflect(rec) if rec.status == "ok" else (reflect.error_summary(rec) or "")
-    store.write_text(path, text + "\n")
+    runfolder.write_feedback(store.layout, rec.candidate, text)
 
 
 def _human_comment(
@@ -338,10 +298,10 @@ def _human_comment(
     reflection: str,
     progress: Progress,
 ) -> str | None:
-    """Ask a person for a comment on the best candidate (once: it is stored in comment.txt)."""
-    path = store.iteration_dir(r, i) / "comment.txt"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip() or None
+    """Ask a person for a comment on the best candidate (once: it is stored with the iteration)."""
+    stored = runfolder.read_comment(store.layout, r, i)
+    if stored is not None:
+        return stored or None
     progress.message(
         f"\nBest candidate after iteration {i}: "
         f"{best.candidate.id if best else 'none'} (fitness {_fit(best)})\n{reflection}"
@@ -358,11 +318,6 @@ def _human_comment(
         text = Path(config.feedback_file).read_text(encoding="utf-8")
     else:
         text = sys.stdin.read()
-    store.write_text(path, text.strip() + "\n")
+    runfolder.write_comment(store.layout, r, i, text)
     store.event("human_feedback", restart=r, iteration=i, chars=len(text.strip()))
     return text.strip() or None
-
-
-def iteration_summary(store: RunStore, r: int, i: int) -> dict[str, Any] | None:
-    path = store.iteration_dir(r, i) / "iteration.json"
-    return read_json(path) if path.exists() else None

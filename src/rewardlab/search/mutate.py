@@ -31,6 +31,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rewardlab.runfolder import canonical_source as normalize
 from rewardlab.sandbox import check_static
 from rewardlab.search import shaping
 
@@ -57,14 +58,6 @@ class Parent:
     source: str
     fitness: float
     magnitude: float = 1.0
-
-
-def normalize(source: str) -> str:
-    """A canonical text of a program (comments and formatting dropped), for deduplication."""
-    try:
-        return ast.unparse(ast.parse(source))
-    except SyntaxError:
-        return source
 
 
 def _function(tree: ast.Module) -> ast.FunctionDef:

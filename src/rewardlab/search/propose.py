@@ -1,7 +1,7 @@
 """Proposing candidates: K samples from an LLM, or K mutations from the LLM-free proposer.
 
-Each candidate is written to its folder as soon as it exists (`candidate.json`, `prompt.json`,
-`response.txt`, `reward.py`). A proposal step whose candidates are all on disk is skipped; a partial
+Each candidate is written to its folder as soon as it exists (its prompt, the reply, the code, then
+its record: `rewardlab.runfolder`). A proposal step whose candidates are all on disk is skipped; a partial
 one is redone identically: the LLM asks for the same messages and sample numbers (replies come from
 the cache) and the mutation proposer is deterministic given its seed, parents and history.
 """
@@ -10,53 +10,23 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
+from rewardlab import runfolder
 from rewardlab.llm import Message, extract_code, sample
+from rewardlab.runfolder import Candidate
 from rewardlab.search import mutate
-from rewardlab.search.records import Candidate
-from rewardlab.store import RunStore, read_json
-
-
-def load_candidate(folder: Path, restart: int, iteration: int, index: int) -> Candidate | None:
-    """The candidate stored in `folder`, or None if it was never completely written."""
-    meta_path = folder / "candidate.json"
-    if not meta_path.exists():
-        return None
-    meta = read_json(meta_path)
-    code_path = folder / "reward.py"
-    source = code_path.read_text(encoding="utf-8") if meta.get("has_code") and code_path.exists() else None
-    response = folder / "response.txt"
-    return Candidate(
-        restart=restart,
-        iteration=iteration,
-        index=index,
-        source=source,
-        origin=meta["origin"],
-        parent=meta.get("parent"),
-        extract_reason=meta.get("extract_reason"),
-        note=meta.get("note", ""),
-        response_text=response.read_text(encoding="utf-8") if response.exists() else "",
-    )
+from rewardlab.store import RunStore
 
 
 def load_candidates(store: RunStore, restart: int, iteration: int, n: int) -> list[Candidate | None]:
-    return [
-        load_candidate(store.candidate_dir(restart, iteration, j), restart, iteration, j) for j in range(n)
-    ]
+    """The `n` candidates of an iteration as stored (None where one was never completely written)."""
+    return [runfolder.read_candidate(store.layout, restart, iteration, j) for j in range(n)]
 
 
 def save_candidate(store: RunStore, cand: Candidate, prompt: Any | None) -> None:
-    """Write the candidate's files; `candidate.json` last, so its presence means the rest is there."""
-    folder = store.candidate_dir(cand.restart, cand.iteration, cand.index)
-    if prompt is not None:
-        store.write_json(folder / "prompt.json", prompt)
-    if cand.response_text:
-        store.write_text(folder / "response.txt", cand.response_text)
-    if cand.source is not None:
-        store.write_text(folder / "reward.py", cand.source)
-    store.write_json(folder / "candidate.json", cand.to_dict())
+    """Write the candidate (its files complete before `candidate.json`) and journal it."""
+    runfolder.write_candidate(store.layout, cand, prompt)
     store.event("proposed", id=cand.id, origin=cand.origin, has_code=cand.source is not None)
 
 

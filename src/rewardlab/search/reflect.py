@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from rewardlab.runfolder import EvalRecord, training_curves
 from rewardlab.search import prompts
-from rewardlab.search.records import EvalRecord
-from rewardlab.types import TrainResult
 
 
 def _fmt(x: float) -> str:
@@ -30,36 +29,9 @@ def series_line(name: str, values: Sequence[float]) -> str:
     return f"{name}: [{', '.join(_fmt(v) for v in values)}]  {stats}"
 
 
-def _mean_over_seeds(results: Sequence[TrainResult], get) -> list[float]:
-    n = min(len(r.checkpoints) for r in results)
-    out = []
-    for k in range(n):
-        vals = [get(r.checkpoints[k]) for r in results]
-        out.append(sum(vals) / len(vals))
-    return out
-
-
-def statistics(results: Sequence[TrainResult]) -> dict[str, list[float]]:
-    """Named per-checkpoint series: task_score, episode_length, reward_return, then each component."""
-    results = [r for r in results if r.checkpoints]
-    if not results:
-        return {}
-    out = {
-        "task_score": _mean_over_seeds(results, lambda c: c.fitness),
-        "episode_length": _mean_over_seeds(results, lambda c: c.episode_length),
-        "reward_return": _mean_over_seeds(results, lambda c: c.reward_return),
-    }
-    names = sorted({k for r in results for c in r.checkpoints for k in c.components})
-    for name in names:
-        out[f"component {name}"] = _mean_over_seeds(
-            results, lambda c, n=name: c.components[n].mean if n in c.components else math.nan
-        )
-    return out
-
-
 def reflect(record: EvalRecord, n_checkpoints: int | None = None) -> str:
     """The reflection text of one trained candidate (empty if it has no training statistics)."""
-    stats = statistics(record.results)
+    stats = training_curves(record.results)
     if not stats:
         return ""
     n = n_checkpoints or len(next(iter(stats.values())))
@@ -76,6 +48,8 @@ def error_summary(record: EvalRecord) -> str | None:
     if record.status == "check_failed" and record.check is not None:
         line = f" (line {record.check.line})" if record.check.line else ""
         return f"check failed, {record.check.kind}{line}: {record.check.message}"
+    if record.status == "pending":
+        return f"not evaluated: {record.message}"
     return f"training failed: {record.message}"
 
 

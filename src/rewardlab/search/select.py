@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rewardlab.search.records import EvalRecord
+from rewardlab.runfolder import EvalRecord
 
 
 def _key(rec: EvalRecord) -> tuple[float, int, int, int]:

@@ -26,12 +26,17 @@ dataclass of arrays. Building the library runs the environment (trusted code), n
 
 from __future__ import annotations
 
-import functools
 import math
 import random
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rewardlab.tasks import Task
 
 TRANSFORMS = ("cos", "abs", "square", "near_zero")
 FORMS = ("level", "progress")
@@ -107,14 +112,29 @@ def features_from_states(state: object, next_state: object) -> tuple[Feature, ..
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=16)
-def features_for(task_name: str) -> tuple[Feature, ...]:
-    """The term library of a registered task (random-policy transitions, fixed seed: deterministic)."""
-    from rewardlab import tasks
+_CACHE: OrderedDict[int, tuple[Task, tuple[Feature, ...]]] = OrderedDict()
+_CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()
+
+
+def features_for(task: Task) -> tuple[Feature, ...]:
+    """The term library of `task` (random-policy transitions, fixed seed: deterministic), built once per
+    task object. (Tasks are not hashable and a user's task has no registered name, so the cache holds
+    the task itself, keyed by identity, for its last few tasks.)"""
     from rewardlab.tasks.rollout import random_transitions
 
-    tr = random_transitions(tasks.get(task_name), n_envs=16, n_steps=128, seed=0)
-    return features_from_states(tr.state, tr.next_state)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(id(task))
+        if hit is not None and hit[0] is task:
+            _CACHE.move_to_end(id(task))
+            return hit[1]
+    tr = random_transitions(task, n_envs=16, n_steps=128, seed=0)
+    feats = features_from_states(tr.state, tr.next_state)
+    with _CACHE_LOCK:
+        _CACHE[id(task)] = (task, feats)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return feats
 
 
 def draw_term(

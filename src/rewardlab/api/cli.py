@@ -1,0 +1,241 @@
+"""`rewardlab search`, `rewardlab resume` and `rewardlab report` (wired in by `rewardlab.cli`).
+
+The options of `search` are made from `SearchConfig`'s fields (type, default and help text), so the
+command line and the Python API share one set of defaults. Heavy imports (JAX, the sandbox, the LLM
+SDKs) happen inside the handlers so `rewardlab --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import typing
+from typing import Any
+
+from rewardlab.search.config import SearchConfig
+
+OPTIONS: tuple[tuple[str, str, str | None], ...] = (
+    # (SearchConfig field, flag, metavar); every other field is reachable with --set NAME=VALUE
+    ("llm", "--llm", "SPEC"),
+    ("samples", "--samples", "K"),
+    ("iterations", "--iterations", "N"),
+    ("restarts", "--restarts", "R"),
+    ("seeds", "--seeds", "S"),
+    ("final_seeds", "--final-seeds", "F"),
+    ("confirm_top", "--confirm-top", "K"),
+    ("confirm_seeds", "--confirm-seeds", "S"),
+    ("init", "--init", "human|PATH"),
+    ("feedback", "--feedback", None),
+    ("feedback_file", "--feedback-file", "FILE"),
+    ("timesteps", "--timesteps", "T"),
+    ("n_checkpoints", "--checkpoints", "C"),
+    ("eval_episodes", "--eval-episodes", "E"),
+    ("train_timeout_s", "--train-timeout", "SECONDS"),
+    ("seed", "--seed", "SEED"),
+)
+
+
+def field_type(name: str) -> type:
+    """The value type of a SearchConfig field (`int | None` -> int)."""
+    hint = typing.get_type_hints(SearchConfig)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def add_search_commands(subparsers: Any) -> None:
+    fields = {f.name: f for f in dataclasses.fields(SearchConfig)}
+    p = subparsers.add_parser(
+        "search",
+        help="search for a reward with the Eureka loop (LLM or the LLM-free proposer)",
+        description="Propose reward programs, check and train them, reflect and select, for N iterations; "
+        "then retrain the winner and the Sparse and Human baselines on fresh seeds and write report.html.",
+    )
+    p.add_argument("task", help=fields["task"].metadata["help"])
+    for name, flag, metavar in OPTIONS:
+        f = fields[name]
+        choices = f.metadata.get("choices")
+        shown = "" if f.default is None else f" (default {f.default})"
+        p.add_argument(
+            flag,
+            dest=name,
+            type=field_type(name),
+            default=None,  # not given: SearchConfig's default applies
+            choices=choices,
+            metavar=None if choices else metavar,
+            help=f.metadata["help"] + shown,
+        )
+    p.add_argument("--out", default="runs", help="parent folder of the run folder (default ./runs)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any other SearchConfig field (repeatable), e.g. --set check=probe, --set batch_size=8",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=_search)
+
+    r = subparsers.add_parser("resume", help="continue a killed search from its run folder")
+    r.add_argument("run", help="the run folder (runs/<task>-<time>-<id>)")
+    r.add_argument("--quiet", action="store_true", help="no progress line")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="resume even if run.json says another live process is driving the run, or the task's file "
+        "changed since the run started (the run then trains the changed environment)",
+    )
+    r.set_defaults(func=_resume)
+
+    rep = subparsers.add_parser(
+        "report", help="rebuild report.html and summary.json of a run from its folder"
+    )
+    rep.add_argument("run", help="the run folder")
+    rep.set_defaults(func=_report)
+
+
+def config_from_args(args: argparse.Namespace) -> SearchConfig:
+    """The SearchConfig the command line asks for: the options given, then --set, over the defaults."""
+    given = {name: getattr(args, name) for name, _, _ in OPTIONS if getattr(args, name) is not None}
+    config = SearchConfig(task=args.task, **given)
+    return apply_settings(config, args.set)
+
+
+def apply_settings(config: SearchConfig, items: list[str]) -> SearchConfig:
+    """`config` with `--set NAME=VALUE` items applied (values parsed to the field's type)."""
+    from rewardlab.config import apply_overrides
+
+    overrides: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        overrides[name.strip()] = value
+    optional = {}  # fields that are None now: apply_overrides parses by the current value's type
+    for name in [n for n in overrides if hasattr(config, n) and getattr(config, n) is None]:
+        optional[name] = _parse_optional(name, overrides.pop(name))
+    return dataclasses.replace(apply_overrides(config, overrides), **optional)
+
+
+def _parse_optional(name: str, raw: str) -> Any:
+    text = raw.strip()
+    if text.lower() in ("", "none", "null"):
+        return None
+    kind = field_type(name)
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"bad value for {name}: {raw!r} (expected {kind.__name__})") from None
+
+
+def _search(args: argparse.Namespace) -> int:
+    from rewardlab.api import search
+    from rewardlab.search.progress import Progress
+    from rewardlab.tasks import TaskRefError
+
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"rewardlab search: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    progress = Progress(config.iterations, config.restarts, enabled=not args.quiet)
+    try:  # the task is resolved and checked before the run folder is created
+        run_dir = search(config, args.out, command=list(sys.argv), progress=progress)
+    except TaskRefError as exc:
+        print(f"rewardlab search: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    return _print_result(run_dir)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rewardlab.api import RunInUse, resume
+    from rewardlab.runfolder import Layout
+    from rewardlab.search.progress import Progress
+    from rewardlab.store import RunStore
+    from rewardlab.tasks import TaskRefError
+
+    if not Layout(Path(args.run)).run.exists():
+        print(f"rewardlab resume: {args.run} is not a run folder (no run.json)", file=sys.stderr)
+        return 2
+    config = SearchConfig.from_dict(RunStore(args.run).read_config())
+    try:
+        run_dir = resume(
+            args.run,
+            progress=Progress(config.iterations, config.restarts, enabled=not args.quiet),
+            force=args.force,
+        )
+    except (RunInUse, TaskRefError) as exc:
+        print(f"rewardlab resume: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    return _print_result(run_dir)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rewardlab.api import report
+    from rewardlab.runfolder import Layout
+
+    if not Layout(Path(args.run)).config.exists():
+        print(f"rewardlab report: {args.run} is not a run folder (no config.yaml)", file=sys.stderr)
+        return 2
+    print(report(args.run))
+    return 0
+
+
+def _print_result(run_dir: Any) -> int:
+    """Print the final table; exit status 1 when no candidate trained or a final evaluation failed outright.
+
+    Failures are shown with their message: a search whose every run failed for one reason (a broken
+    install, an unwritable folder) must say why, not print a table of NaN.
+    """
+    import json
+
+    from rewardlab.runfolder import Layout
+
+    layout = Layout(run_dir)
+    summary = json.loads(layout.summary.read_text(encoding="utf-8"))
+    final = summary.get("final") or {}
+    table = final.get("table", {})
+    print(f"run folder: {run_dir}")
+    failed_outright = False
+    for name in ("method", "human", "sparse"):
+        if name in table:
+            row = table[name]
+            print(
+                f"  {name:7s} mean {row['mean']:.4g}  IQM {row['iqm']:.4g}  CI [{row['ci'][0]:.4g}, "
+                f"{row['ci'][1]:.4g}]  ({row['n']} seeds)"
+            )
+            if row.get("failed"):
+                print(f"          {row['failed']} run(s) failed: {'; '.join(row.get('errors', []))[:500]}")
+                failed_outright = failed_outright or row["n"] == 0
+    hns = final.get("human_normalised_mean")
+    if hns:
+        print(
+            f"  human-normalised score (mean): {hns['value'] if hns['value'] is not None else hns['message']}"
+        )
+    trained = [c for it in summary.get("iterations", []) for c in it.get("candidates", [])
+               if c.get("status") == "ok"]
+    if summary.get("iterations") and not trained:
+        print("error: no candidate trained successfully; see the messages above and the run folder",
+              file=sys.stderr)
+    print(f"report: {layout.report}")
+    return 1 if failed_outright or (summary.get("iterations") and not trained) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point (`python -m rewardlab.api.cli search ...`), as `rewardlab` wires it."""
+    parser = argparse.ArgumentParser(prog="rewardlab")
+    add_search_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The run folder's schema: every file name (`layout`) and every record stored in it (`records`,
+`stages`), how each is (de)serialised (`files`) and how files are written (`io`).
+
+Used by the store (the run's lifecycle), the search (which writes the records as it goes) and the
+report (which reads them back); no other code spells a file name of the run folder or re-derives what
+a file means. The status of a candidate comes from one function, `records.record`.
+"""
+
+from rewardlab.runfolder.files import (
+    has_feedback,
+    read_candidate,
+    read_check,
+    read_comment,
+    read_config,
+    read_confirmation,
+    read_final,
+    read_iteration,
+    read_record,
+    read_records,
+    read_results,
+    read_task_ref,
+    write_candidate,
+    write_check,
+    write_comment,
+    write_confirmation,
+    write_feedback,
+    write_final,
+    write_iteration,
+    write_method,
+    write_results,
+    write_task_ref,
+)
+from rewardlab.runfolder.io import read_json, write_json_atomic, write_text_atomic
+from rewardlab.runfolder.layout import CandidatePaths, Layout
+from rewardlab.runfolder.records import (
+    STATUSES,
+    Candidate,
+    EvalRecord,
+    Status,
+    candidate_id,
+    canonical_source,
+    parse_candidate_id,
+    record,
+    training_curves,
+)
+from rewardlab.runfolder.stages import (
+    Confirmation,
+    ConfirmRow,
+    FinalResults,
+    IterationRecord,
+    MethodInfo,
+    Verdict,
+)
+
+__all__ = [
+    "STATUSES",
+    "Candidate",
+    "CandidatePaths",
+    "ConfirmRow",
+    "Confirmation",
+    "EvalRecord",
+    "FinalResults",
+    "IterationRecord",
+    "Layout",
+    "MethodInfo",
+    "Status",
+    "Verdict",
+    "candidate_id",
+    "canonical_source",
+    "has_feedback",
+    "parse_candidate_id",
+    "read_candidate",
+    "read_check",
+    "read_comment",
+    "read_config",
+    "read_confirmation",
+    "read_final",
+    "read_iteration",
+    "read_json",
+    "read_record",
+    "read_records",
+    "read_results",
+    "read_task_ref",
+    "record",
+    "training_curves",
+    "write_candidate",
+    "write_check",
+    "write_comment",
+    "write_confirmation",
+    "write_feedback",
+    "write_final",
+    "write_iteration",
+    "write_json_atomic",
+    "write_method",
+    "write_results",
+    "write_task_ref",
+    "write_text_atomic",
+]
