@@ -2,6 +2,7 @@
 
     python benchmarks/search.py CartPole-v1 Pendulum-v1 [--samples 16 --iterations 5] [--out runs/bench]
                                 [--extra-seeds 16]
+    python benchmarks/search.py examples/reacher.py:make_task --extra-seeds 16     # your own task
 
 For each task it runs `rewardlab search TASK` with the CLI's defaults (16 samples x 5 iterations, the
 task's search budget `Task.search_budget`, 5 final seeds), then prints the wall time, the share of
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for task in args.tasks:
-        out = Path(args.out) / task
+        out = Path(args.out) / folder_stem(task)  # a task reference (FILE.py:attr) is not a folder name
         t0 = time.perf_counter()
         code = cli(
             [
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             print(f"{task}: search failed with exit code {code}", file=sys.stderr)
             continue
-        run_dir = sorted(out.glob(f"{folder_stem(task)}-*"))[-1]
+        run_dir = max((p.parent for p in out.glob("*/run.json")), key=lambda p: p.stat().st_mtime)
         summary = json.loads(Layout(run_dir).summary.read_text())
         table = summary["final"]["table"]
         comp = compile_seconds(run_dir)

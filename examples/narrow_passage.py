@@ -189,6 +189,6 @@ def make_task():
             f"(goal_x, goal_y) below {params.goal_radius}, which ends the episode) within "
             f"{params.max_steps_in_episode} steps (0-1)"
         ),
-        ppo={"total_timesteps": 307_200, "num_envs": 64, "num_steps": 32, "update_epochs": 10},
+        ppo={"total_timesteps": 307_200},  # the builder's continuous-action defaults otherwise
         search_timesteps=143_360,
     )

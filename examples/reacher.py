@@ -219,6 +219,6 @@ def make_task():
             f"target for {params.hold_steps} consecutive steps (next_state.steps_on_target >= "
             f"{params.hold_steps}) at least once (0-1)"
         ),
-        ppo={"total_timesteps": 307_200, "num_envs": 64, "num_steps": 32, "update_epochs": 10},
+        ppo={"total_timesteps": 307_200},  # the builder's continuous-action defaults otherwise
         search_timesteps=143_360,
     )

@@ -148,8 +148,9 @@ def test_missing_file_and_attribute(tmp_path):
 
 def test_a_task_that_fails_its_check_names_the_check(tmp_path):
     bad_doc = DOT_ENV.replace(
-        'name="Dot-v0",', 'name="Dot-v0", state_doc={"x": "position", "speed": "velocity", "time": "t"},'
+        "name='Dot-v0',", "name='Dot-v0', state_doc={'x': 'position', 'speed': 'velocity', 'time': 't'},"
     )
+    assert bad_doc != DOT_ENV
     path = write_dot_env(tmp_path, bad_doc, name="bad_doc.py")
     expected = r"state_doc must document exactly the state fields; missing \['v'\]"
     with pytest.raises(TaskRefError, match=expected):

@@ -1,7 +1,9 @@
 """A user's own environment for tests, written to a folder outside the package as a user would write it.
 
 `write_dot_env(folder)` writes `dot_env.py`: a gymnax-API environment (a dot on a line that must reach a
-goal; three discrete actions) ending in `make_task()`, which builds the task with `from_gymnax`. Its
+goal; three discrete actions) ending in `make_task()`, which builds the task with `from_gymnax`.
+`dot_source(name=..., tiny=True)` is the same file with another task name and 16-step episodes, a
+512-step search budget and one checkpoint, for searches that only need to run. Its
 reward is called `r` (not "reward") and comes from a helper that termination also uses, so the context
 transform has to find it by its place in `step_env`'s return. Tests import it only through task
 references (`dot_env.py:make_task`), in this process and in the sandbox's children.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DOT_ENV = '''\
+_TEMPLATE = '''\
 """A dot on a line must reach the goal at x = 1."""
 
 from typing import Any
@@ -32,7 +34,7 @@ class EnvState(environment.EnvState):
 @struct.dataclass
 class EnvParams(environment.EnvParams):
     goal: float = 1.0
-    max_steps_in_episode: int = 40
+    max_steps_in_episode: int = EPISODE_STEPS
 
 
 def distance(x: jax.Array, goal: float) -> jax.Array:
@@ -79,14 +81,30 @@ def make_task():
 
     return from_gymnax(
         DotEnv(),
-        name="Dot-v0",
-        description="A dot on a line starts near 0 and must reach the goal at x = 1 within 40 steps.",
+        name=TASK_NAME,
+        description="A dot on a line starts near 0 and must reach x = 1 within EPISODE_STEPS steps.",
         fitness="success",
         success=reached,
-        ppo={"total_timesteps": 8192, "num_envs": 8, "num_steps": 32, "n_checkpoints": 2, "eval_episodes": 4},
-        search_timesteps=2048,
+        ppo=PPO_SETTINGS,
+        search_timesteps=SEARCH_STEPS,
     )
 '''
+
+FULL = {"total_timesteps": 8192, "num_envs": 8, "num_steps": 32, "n_checkpoints": 2, "eval_episodes": 4}
+TINY = {"total_timesteps": 2048, "num_envs": 4, "num_steps": 16, "n_checkpoints": 1, "eval_episodes": 2}
+
+
+def dot_source(name: str = "Dot-v0", tiny: bool = False) -> str:
+    """The environment file, for a task called `name`; `tiny`: 16-step episodes and tiny budgets."""
+    return (
+        _TEMPLATE.replace("TASK_NAME", repr(name))
+        .replace("EPISODE_STEPS", "16" if tiny else "40")
+        .replace("PPO_SETTINGS", repr(TINY if tiny else FULL))
+        .replace("SEARCH_STEPS", "512" if tiny else "2048")
+    )
+
+
+DOT_ENV = dot_source()
 
 REWARD_EXPRESSION = "-0.1 * gap + 0.01 * jnp.square(v)"
 """The env's reward expression: it must never reach an LLM's prompt."""

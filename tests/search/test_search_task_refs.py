@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-from user_task import NAME, SOURCE, write_user_task
 
 from rewardlab import runfolder, tasks
 from rewardlab.api.cli import OPTIONS, add_search_commands, config_from_args, main
@@ -17,6 +16,10 @@ from rewardlab.search import SearchConfig
 from rewardlab.search.runs import load_task
 from rewardlab.store import RunStore, folder_stem
 from rewardlab.tasks import TaskRefError
+from user_env import dot_source, write_dot_env
+
+NAME = "my/line:v0"  # a slash and a colon, which a run folder's name must not have
+SOURCE = dot_source(NAME, tiny=True)
 
 
 def _search_parser() -> argparse.ArgumentParser:
@@ -102,7 +105,7 @@ def test_user_task_search_stores_its_reference_and_resume_refuses_changes(tmp_pa
     from rewardlab.tasks.ref import file_sha256
 
     project = tmp_path / "project"
-    env_file = write_user_task(project)
+    env_file = write_dot_env(project, SOURCE, name="line_env.py")
     monkeypatch.chdir(project)
     config = SearchConfig(
         task="line_env.py:make_task",  # relative to the folder the search starts in

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from user_env import REWARD_EXPRESSION, write_dot_env
+from user_env import REWARD_EXPRESSION, dot_source, write_dot_env
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +37,9 @@ SCRIPTED_REPLY = """Here is a reward:
 ```python
 import jax.numpy as jnp
 
-def compute_reward(state, action, next_state):
+def compute_reward(state, action, next_state, env_reward):
     closeness = -jnp.abs(1.0 - next_state.x)
-    return closeness, {"closeness": closeness}
+    return closeness + env_reward, {"closeness": closeness, "env": env_reward}
 ```
 """
 
@@ -53,11 +53,12 @@ def _run(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
 
 
 def _search_args(ref: str, out: Path) -> list[str]:
+    """2 candidates x 2 iterations, no confirmation, 1 final seed: the smallest search with every stage
+    that trains in a child (the tiny environment: 16-step episodes)."""
     return [
         "search", ref,
-        *("--samples", "2", "--iterations", "2", "--final-seeds", "2"),
-        *("--confirm-top", "2", "--confirm-seeds", "1"),
-        *("--timesteps", "1024", "--checkpoints", "2", "--eval-episodes", "4"),
+        *("--samples", "2", "--iterations", "2", "--final-seeds", "1", "--confirm-top", "0"),
+        *("--timesteps", "512", "--checkpoints", "1", "--eval-episodes", "2"),
         *("--out", str(out), "--set", f"jax_cache_dir={os.environ['REWARDLAB_JAX_CACHE']}"),
     ]
 
@@ -74,7 +75,7 @@ def _events(run_dir: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def env_file(tmp_path_factory) -> Path:
-    return write_dot_env(tmp_path_factory.mktemp("project"))
+    return write_dot_env(tmp_path_factory.mktemp("project"), dot_source(tiny=True))
 
 
 def test_tasks_check_and_train_on_a_file_reference(env_file, tmp_path):
@@ -82,14 +83,14 @@ def test_tasks_check_and_train_on_a_file_reference(env_file, tmp_path):
     show = _run("tasks", "--show", ref)
     assert show.returncode == 0, show.stderr
     for text in ("Dot-v0", "position of the dot on the line", "int: one of 3 discrete actions",
-                 "reach a success state", "2,048 per candidate in a search", "env_reward"):
+                 "reach a success state", "512 per candidate in a search", "env_reward"):
         assert text in show.stdout, text
     reward = tmp_path / "progress.py"
     reward.write_text(PROGRESS_REWARD)
     check = _run("check", ref, str(reward))
     assert check.returncode == 0 and "OK" in check.stdout, check.stdout + check.stderr
     train = _run("train", ref, "--reward", "human", "--reward", "sparse", "--reward", str(reward),
-                 "--seeds", "1", "--steps", "1024", "--no-progress")
+                 "--seeds", "1", "--steps", "512", "--no-progress")
     assert train.returncode == 0, train.stderr[-2000:]
     for name in ("Dot-v0:human", "Dot-v0:sparse", "progress"):
         assert name in train.stdout
@@ -142,7 +143,7 @@ def test_scripted_llm_sees_the_environment_without_its_reward(env_file, tmp_path
     out = tmp_path / "runs"
     proc = _run("search", f"{env_file}:make_task", "--llm", f"scripted:{replies}",
                 *("--samples", "1", "--iterations", "1", "--final-seeds", "0", "--confirm-top", "0"),
-                *("--timesteps", "512", "--checkpoints", "1", "--eval-episodes", "2", "--out", str(out)),
+                *("--timesteps", "256", "--checkpoints", "1", "--eval-episodes", "2", "--out", str(out)),
                 "--set", f"jax_cache_dir={os.environ['REWARDLAB_JAX_CACHE']}")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     run_dir = next(out.glob("Dot-v0-*"))
@@ -153,5 +154,8 @@ def test_scripted_llm_sees_the_environment_without_its_reward(env_file, tmp_path
         assert needed in text, needed
     assert REWARD_EXPRESSION not in text and "jnp.square(v)" not in text
     assert "def make_task" not in text and "from_gymnax" not in text
+    check = json.loads(next(run_dir.glob("**/cand_000/check.json")).read_text())
+    assert check["ok"] and check["stage"] == "probe"  # LLM code is probed in the sandbox
     result = json.loads(next(run_dir.glob("**/cand_000/result.json")).read_text())
     assert [r["status"] for r in result["results"]] == ["ok"]
+    assert set(result["results"][0]["checkpoints"][0]["components"]) == {"closeness", "env"}

@@ -29,7 +29,7 @@ import optax
 
 from rewardlab.config import PPOConfig
 from rewardlab.engines import policy as P
-from rewardlab.engines.jax_setup import enable_compilation_cache
+from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.program import RewardFn, TransitionFn, load_reward_fn, transition_fn
 from rewardlab.tasks.base import Task
 from rewardlab.types import Checkpoint, ComponentStats, RewardProgram, TrainResult

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rewardlab.config import PPOConfig
+from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.program import load_reward_fn, transition_fn
 from rewardlab.tasks.adapter import state_fields
 from rewardlab.tasks.base import Task
@@ -39,6 +40,7 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
     transitions (terminal ones included); the fitness of random-policy episodes is finite and
     inside `fitness_range`.
     """
+    enable_compilation_cache()  # the random rollout compiles the same program in every command
     for field in ("name", "description", "fitness_doc", "action_doc"):
         if not str(getattr(task, field)).strip():
             raise _fail(task, f"{field} is empty")

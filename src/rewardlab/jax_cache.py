@@ -1,8 +1,8 @@
-"""Process-wide JAX settings rewardlab relies on, applied once.
+"""JAX's persistent compilation cache, turned on once per process (bottom layer: training, task checks).
 
-The persistent compilation cache turns the second compile of an identical program (same task,
-config and reward code; e.g. a resumed run or a re-evaluation) from seconds into a cache read.
-Set REWARDLAB_JAX_CACHE=0 to turn it off, or to a directory to move it.
+The cache turns the second compile of an identical program (same task, config and reward code; e.g. a
+resumed run, a re-evaluation, or `check_task` on the same environment in the next command) from seconds
+into a cache read. Set REWARDLAB_JAX_CACHE=0 to turn it off, or to a directory to move it.
 """
 
 from __future__ import annotations
