@@ -71,6 +71,10 @@ def test_no_reward_leaks_into_the_context_code(task_name):
     expressions = _reward_expressions(source)
     assert expressions or task_name == "MountainCar-v0"  # MountainCar's reward is the constant -1.0
     for expr in expressions:
+        if expr.isidentifier():
+            # A bare name (Asterix's `reward += collision_gold`) was the reward only through that statement,
+            # which is gone; the name itself can be dynamics (a picked-up treasure leaves the board).
+            continue
         assert expr not in code, f"{task_name}: reward expression {expr!r} leaked"
     for expr in KNOWN_REWARD_EXPRESSIONS:
         assert expr not in code
@@ -79,22 +83,25 @@ def test_no_reward_leaks_into_the_context_code(task_name):
 @pytest.mark.parametrize("task_name", TASKS)
 def test_context_keeps_dynamics_observation_and_explanations(task_name):
     task = tasks.get(task_name)
-    ctx = task_context(task)
-    tree = ast.parse(ctx.code)  # valid Python
+    text = task.context
+    code = _code_block(text)
+    if task.context_text is None:
+        ctx = task_context(task)
+        assert text == ctx.text and code == ctx.code.rstrip()
+    tree = ast.parse(code)  # valid Python
     names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
     assert {"EnvState", "EnvParams", "step_env", "reset_env", "get_obs", "is_terminated"} <= names
     step = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "step_env")
     returns = [n for n in ast.walk(step) if isinstance(n, ast.Return)]
     assert any(isinstance(r.value, ast.Tuple) and any(isinstance(e, ast.Constant) and e.value is Ellipsis
                                                       for e in r.value.elts) for r in returns)
-    assert "EnvState(" in ast.unparse(step), "the state update is part of the dynamics"
-    text = ctx.text
+    step_code = ast.unparse(step)
+    assert "EnvState(" in step_code or "state.replace(" in step_code, "the state update is dynamics"
     for field, doc in task.state_doc.items():
         assert f"`{field}`: {doc}" in text
     assert task.action_doc in text and task.description in text and task.fitness_doc in text
     assert "def compute_reward(state, action, next_state):" in text
     assert "jnp.where" in text
-    assert text == task.context
 
 
 @pytest.mark.parametrize("task_name", TASKS)
@@ -511,10 +518,11 @@ class Unrelated(Base):
 
 def test_a_reward_slot_left_in_place_is_refused(monkeypatch):
     """The last check does not trust the transform: a step method still returning its reward is refused."""
-    from rewardlab.tasks import context
+    from rewardlab.tasks import reward_strip
 
     source = "class P:\n    def step_env(self, key, s, a, p):\n        return s, s, -s, s > 1, {}\n"
     assert "return (s, s, ..., s > 1, {})" in strip_reward(source, RewardAnchor("P", "step_env"))
-    monkeypatch.setattr(context, "_strip_function", lambda *args, **kwargs: None)  # a transform that forgot
+    forgetful = lambda *args, **kwargs: None  # a transform that forgot to strip the step method
+    monkeypatch.setattr(reward_strip, "_strip_function", forgetful)
     with pytest.raises(ContextError, match=r"P\.step_env still returns a reward"):
         strip_reward(source, RewardAnchor("P", "step_env"))
