@@ -147,20 +147,54 @@ def _is_bitwise(node: ast.expr) -> bool:
     return isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.BitAnd, ast.BitXor))
 
 
-def tunable_constants(tree: ast.Module) -> list[ast.Constant]:
-    """Float literals that set weights or temperatures of the total (see the module docstring)."""
+def tunable_constants(tree: ast.Module, scale_free: bool = False) -> list[ast.Constant]:
+    """Float literals that set weights or temperatures of the total (see the module docstring).
+
+    `scale_free`: leave out the constants that only scale the whole total (see `whole_scale`).
+    """
     fn = _function(tree)
     deps, total = _total_deps(fn)
     assigns = _assigns(fn)
     roots: list[ast.AST] = [total] + [assigns[n].value for n in sorted(deps) if n in assigns]
     out: list[ast.Constant] = []
-    seen: set[int] = set()
+    seen: set[int] = {id(c) for c in whole_scale(fn)[0]} if scale_free else set()
     for root in roots:
         for const in _free_floats(root):
             if id(const) not in seen:
                 seen.add(id(const))
                 out.append(const)
     return out
+
+
+def whole_scale(fn: ast.FunctionDef) -> tuple[list[ast.Constant], set[str]]:
+    """(constants, names) the returned total is a product of: `total = w * term` or `total = -(k * term)`
+    through single-name assignments. Changing such a constant, or re-weighting such a term, multiplies
+    the whole reward by a number, which PPO with reward normalisation undoes: not a new reward."""
+    assigns = _assigns(fn)
+    consts: list[ast.Constant] = []
+    names: set[str] = set()
+    node: ast.expr | None = _return(fn).value.elts[0]  # type: ignore[union-attr]
+    while node is not None:
+        if isinstance(node, ast.Name):
+            if node.id in names:  # `x = 2.0 * x` loops back
+                break
+            names.add(node.id)
+            node = assigns[node.id].value if node.id in assigns else None
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            node = node.operand
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            left, right = node.left, node.right
+            if isinstance(left, ast.Constant) and type(left.value) is float:
+                consts.append(left)
+                node = right
+            elif isinstance(right, ast.Constant) and type(right.value) is float:
+                consts.append(right)
+                node = left
+            else:
+                node = None
+        else:
+            node = None
+    return consts, names
 
 
 def _free_floats(root: ast.AST) -> list[ast.Constant]:
@@ -195,9 +229,11 @@ def _lognormal(rng: random.Random, scale: float) -> float:
 
 
 # operators -----------------------------------------------------------------------------------------------
-def perturb(source: str, rng: random.Random, scale: float) -> tuple[str, str] | None:
+def perturb(
+    source: str, rng: random.Random, scale: float, scale_free: bool = False
+) -> tuple[str, str] | None:
     tree = ast.parse(source)
-    consts = tunable_constants(tree)
+    consts = tunable_constants(tree, scale_free)
     if not consts:
         return None
     k = min(len(consts), rng.choice((1, 1, 2, 3)))
@@ -216,8 +252,12 @@ def _wrap(source: str, name: str, factor: float) -> str:
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
-def reweight(source: str, rng: random.Random, scale: float) -> tuple[str, str] | None:
+def reweight(
+    source: str, rng: random.Random, scale: float, scale_free: bool = False
+) -> tuple[str, str] | None:
     names = terms(source)
+    if scale_free:
+        names = [n for n in names if n not in whole_scale(_function(ast.parse(source)))[1]]
     if not names:
         return None
     name = rng.choice(names)
@@ -314,12 +354,15 @@ def mutate_batch(
     weights: dict[str, float] | None = None,
     max_tries: int = 50,
     features: Sequence[shaping.Feature] = (),
+    scale_free: bool = False,
 ) -> list[Child]:
     """`n` new children of `parents`, best first; the first parent is the elite.
 
     Half of the children (rounded up) derive from the elite, the rest from a parent drawn with
     probability proportional to its rank; `seen` (normalised sources) is updated with every child.
     `features` is the task's shaping library; without it the `add` operator is never used.
+    `scale_free` (the trainer normalises rewards): never propose a child that only multiplies the whole
+    reward by a number, since training would not see the difference.
     """
     if not parents:
         raise ValueError("mutate_batch needs at least one parent")
@@ -356,8 +399,10 @@ def mutate_batch(
         elif op == "add":
             pair = add_pair(p.source, rng, features, p.magnitude)
             made = pair[0] if pair else None
+        elif op == "drop":
+            made = drop(p.source, rng, scale)
         else:
-            made = {"perturb": perturb, "reweight": reweight, "drop": drop}[op](p.source, rng, scale)
+            made = {"perturb": perturb, "reweight": reweight}[op](p.source, rng, scale, scale_free)
         if made is None:
             continue
         src, note = made

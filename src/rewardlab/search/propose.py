@@ -101,9 +101,11 @@ def propose_mutations(
     scale: float,
     init: tuple[str, str] | None = None,
     features: Sequence[Any] = (),
+    scale_free: bool = False,
 ) -> list[Candidate]:
     """`n` children of `parents` (best first). In iteration 0, `init` (origin, source) is candidate 0
-    unchanged and the rest are its mutations. `features`: the task's shaping library (`search/shaping`)."""
+    unchanged and the rest are its mutations. `features`: the task's shaping library (`search/shaping`).
+    `scale_free`: no child that only rescales the whole reward (see `mutate.mutate_batch`)."""
     have = load_candidates(store, restart, iteration, n)
     if all(c is not None for c in have):
         return [c for c in have if c is not None]
@@ -115,7 +117,9 @@ def propose_mutations(
         seen.add(mutate.normalize(source))
         made.append(Candidate(restart, iteration, 0, source, origin, note="the starting reward, unchanged"))
         parents = [mutate.Parent("init", source, float("nan"))]
-    children = mutate.mutate_batch(parents, n - len(made), rng, seen, scale=scale, features=features)
+    children = mutate.mutate_batch(
+        parents, n - len(made), rng, seen, scale=scale, features=features, scale_free=scale_free
+    )
     for child in children:
         made.append(
             Candidate(
