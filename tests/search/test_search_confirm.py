@@ -41,8 +41,9 @@ def test_nothing_to_compare_trains_nothing(tmp_path):
 
 
 def test_a_run_folder_from_before_confirmation_resumes_as_it_was_created():
-    old = {k: v for k, v in SearchConfig().to_dict().items() if k not in ("confirm_top", "add_terms")}
+    later = ("confirm_top", "add_terms", "skip_rescales")
+    old = {k: v for k, v in SearchConfig().to_dict().items() if k not in later}
     cfg = SearchConfig.from_dict(old)
-    assert cfg.confirm_top == 0 and cfg.add_terms is False
+    assert cfg.confirm_top == 0 and cfg.add_terms is False and cfg.skip_rescales is False
     new = SearchConfig.from_dict(SearchConfig().to_dict())
-    assert new.confirm_top == 4 and new.add_terms is True
+    assert new.confirm_top == 4 and new.add_terms is True and new.skip_rescales is True

@@ -135,6 +135,10 @@ def test_llm_free_search_killed_in_training_and_resumed(env_file, tmp_path):
     assert set(summary["final"]["table"]) == {"method", "human", "sparse"}
     assert all(row["failed"] == 0 for row in summary["final"]["table"].values())
     assert sorted(p.name for p in env_file.parent.iterdir()) == ["dot_env.py"]
+    # the env-reward baseline's one constant only scales the whole reward, a no-op under the task's
+    # reward normalisation: the proposer's first child adds a term instead of perturbing it
+    child = json.loads((run_dir / "iter_000" / "cand_001" / "candidate.json").read_text())
+    assert child["note"].startswith("add:"), child["note"]
 
 
 def test_scripted_llm_sees_the_environment_without_its_reward(env_file, tmp_path):

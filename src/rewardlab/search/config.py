@@ -91,6 +91,11 @@ class SearchConfig:
         True,
         "Let the LLM-free proposer add shaping terms built from one state variable (search/shaping.py).",
     )
+    skip_rescales: bool = _f(
+        True,
+        "When training normalises rewards, the LLM-free proposer never proposes a child that only "
+        "multiplies the whole reward by a number (training could not tell it from its parent).",
+    )
     confirm_top: int = _f(
         4,
         "Before the final evaluation, retrain this many of each restart's best candidates (plus the "
@@ -154,6 +159,6 @@ class SearchConfig:
         return SearchConfig(**{**LEGACY, **{k: v for k, v in data.items() if k in names}})
 
 
-LEGACY: dict[str, Any] = {"add_terms": False, "confirm_top": 0}
+LEGACY: dict[str, Any] = {"add_terms": False, "confirm_top": 0, "skip_rescales": False}
 """Values of later-added fields for run folders whose config.yaml predates them."""
 

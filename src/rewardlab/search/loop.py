@@ -203,6 +203,7 @@ def run_iteration(
             scale=config.mutation_scale,
             init=init if i == 0 else None,
             features=shaping.features_for(task) if config.add_terms else (),
+            scale_free=config.skip_rescales and config.ppo(task).normalize_reward,
         )
     progress.update(phase="checking", proposed=len(cands), llm=llm.describe() if llm else "")
 
