@@ -20,7 +20,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rewardlab.runfolder import Layout, read_json, write_json_atomic, write_task_ref, write_text_atomic
+from rewardlab.runfolder import (
+    Layout,
+    RunFolderError,
+    read_json,
+    write_json_atomic,
+    write_task_ref,
+    write_text_atomic,
+)
 from rewardlab.runfolder.files import read_config
 from rewardlab.runfolder.io import write_yaml_atomic
 from rewardlab.tasks.ref import TaskRef
@@ -57,6 +64,7 @@ class RunStore:
         self._lock = threading.Lock()
         self._beat: threading.Thread | None = None
         self._stop = threading.Event()
+        self._log_checked = False
 
     # creation ------------------------------------------------------------------------------------------
     @staticmethod
@@ -94,7 +102,11 @@ class RunStore:
 
     # run.json ------------------------------------------------------------------------------------------
     def read_run(self) -> dict[str, Any]:
-        return read_json(self.layout.run)
+        hint = "restore it from a copy, or start a new run"
+        data = read_json(self.layout.run, hint)
+        if not isinstance(data, dict):
+            raise RunFolderError(self.layout.run, "does not hold the run's record (a JSON object)", hint)
+        return data
 
     def write_run(self, data: dict[str, Any]) -> None:
         with self._lock:
@@ -102,7 +114,7 @@ class RunStore:
 
     def update_run(self, **changes: Any) -> dict[str, Any]:
         with self._lock:
-            data = read_json(self.layout.run)
+            data = self.read_run()
             data.update(changes)
             write_json_atomic(self.layout.run, data)
             return data
@@ -123,7 +135,7 @@ class RunStore:
         run = self.read_run()
         if run.get("status") != "running":
             return None
-        age = (now if now is not None else time.time()) - float(run.get("heartbeat", 0.0))
+        age = _heartbeat_age(run, now)
         if age > 3 * HEARTBEAT_S:
             return None
         pid, host = run.get("pid"), run.get("host")
@@ -131,13 +143,22 @@ class RunStore:
             return f"a process on {host} (heartbeat {age:.0f} s ago)"
         if not isinstance(pid, int) or pid == os.getpid():
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return None
-        except PermissionError:
-            pass  # exists, owned by someone else
         return f"process {pid} (heartbeat {age:.0f} s ago)"
+
+    def interrupted(self, now: float | None = None) -> bool:
+        """Whether run.json says `running` although nothing drives the run any more: its heartbeat is
+        older than three beats, or the process that wrote it is gone from this host (a SIGKILL leaves a
+        fresh heartbeat). What `report` shows as status `interrupted`."""
+        run = self.read_run()
+        if run.get("status") != "running":
+            return False
+        if _heartbeat_age(run, now) > 3 * HEARTBEAT_S:
+            return True
+        pid, host = run.get("pid"), run.get("host")
+        same_host = host is None or host == platform.node()
+        return same_host and isinstance(pid, int) and pid != os.getpid() and not _alive(pid)
 
     def start_heartbeat(self, every_s: float = HEARTBEAT_S) -> None:
         """Refresh `run.json`'s heartbeat from a daemon thread until `stop_heartbeat`."""
@@ -145,7 +166,7 @@ class RunStore:
 
         def beat() -> None:
             while not self._stop.wait(every_s):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, ValueError):  # a damaged run.json: the run reports it
                     self.update_run(heartbeat=time.time())
 
         self._beat = threading.Thread(target=beat, name="rewardlab-heartbeat", daemon=True)
@@ -159,13 +180,19 @@ class RunStore:
 
     # events --------------------------------------------------------------------------------------------
     def event(self, event: str, **data: Any) -> None:
-        line = json.dumps(
-            {"time": round(time.time(), 3), "event": event, **data}, sort_keys=True, default=str
-        )
-        with self._lock, open(self.layout.events, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        """Append one line to `events.jsonl`. The first append of this store repairs a last line torn by
+        a kill (cut back to the last complete line, with a `log_repaired` event saying what was dropped),
+        so the new line never ends up glued to a fragment."""
+        with self._lock:
+            repaired = None if self._log_checked else _cut_torn_tail(self.layout.events)
+            self._log_checked = True
+            line = _event_line(event, data)
+            with open(self.layout.events, "a", encoding="utf-8") as fh:
+                if repaired is not None:
+                    fh.write(_event_line("log_repaired", {"dropped": repaired}) + "\n")
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
 
     def events(self) -> list[dict[str, Any]]:
         path = self.layout.events
@@ -185,3 +212,43 @@ class RunStore:
 
     def candidate_dir(self, restart: int, iteration: int, index: int) -> Path:
         return self.layout.candidate_dir(restart, iteration, index)
+
+
+def _event_line(event: str, data: dict[str, Any]) -> str:
+    return json.dumps({"time": round(time.time(), 3), "event": event, **data}, sort_keys=True, default=str)
+
+
+def _cut_torn_tail(path: Path) -> str | None:
+    """If the file's last line has no newline (a write cut short), truncate the file to its last complete
+    line and return the fragment that was dropped (shortened); None when there was nothing to repair."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if not data or data.endswith(b"\n"):
+        return None
+    keep = data.rfind(b"\n") + 1
+    with open(path, "rb+") as fh:
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    text = data[keep:].decode("utf-8", errors="replace")
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _heartbeat_age(run: dict[str, Any], now: float | None) -> float:
+    try:
+        beat = float(run.get("heartbeat", 0.0))
+    except (TypeError, ValueError):
+        beat = 0.0
+    return (now if now is not None else time.time()) - beat
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True

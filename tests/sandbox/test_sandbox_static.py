@@ -37,6 +37,7 @@ def test_contract_constants_match_the_reward_module():
 def test_baseline_programs_pass(task, which):
     report = check_static(tasks.get(task).baseline(which).source)
     assert report.ok, report.message
+    assert not report.warnings  # no impurity note on a pure program
 
 
 @pytest.mark.parametrize(
@@ -125,6 +126,26 @@ def test_rejections_name_rule_and_line(source, kind, rule, line):
     assert f"[{rule}]" in report.message
     if line is not None:
         assert report.message.startswith(f"line {line}")
+
+
+def test_impure_programs_pass_with_a_note():
+    source = (
+        "import jax.numpy as jnp\n\nseen = []\ntotals = {'n': 0}\nSCALE = 2.0\n\n"
+        "def helper(x):\n    seen.append(x)\n    return x\n\n"
+        "def compute_reward(state, action, next_state):\n"
+        "    totals['n'] += 1\n"
+        "    local = []\n    local.append(1)\n"  # a local list: fine
+        "    seen = [0]\n"  # shadows the module's name inside this function
+        "    seen.append(2)\n"
+        "    r = SCALE * helper(jnp.cos(next_state.theta))\n"
+        "    return r, {'up': r}\n"
+    )
+    report = check_static(source)
+    assert report.ok
+    assert [w.split(":")[0] for w in report.warnings] == ["line 8", "line 12"]
+    assert "`seen.append(...)` in helper changes the module-level `seen`" in report.warnings[0]
+    assert "totals" in report.warnings[1] and all(w.endswith("[impure]") for w in report.warnings)
+    assert check_static(GOOD).warnings == ()
 
 
 def test_size_limit():

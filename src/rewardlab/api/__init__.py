@@ -22,7 +22,7 @@ from rewardlab.search.config import SearchConfig
 if TYPE_CHECKING:
     from rewardlab.search.progress import Progress
 
-__all__ = ["RunInUse", "SearchConfig", "TaskRefError", "report", "resume", "search"]
+__all__ = ["RunFolderError", "RunInUse", "SearchConfig", "TaskRefError", "report", "resume", "search"]
 
 
 def __getattr__(name: str) -> Any:
@@ -36,6 +36,10 @@ def __getattr__(name: str) -> Any:
         from rewardlab.tasks.ref import TaskRefError
 
         return TaskRefError
+    if name == "RunFolderError":
+        from rewardlab.runfolder import RunFolderError
+
+        return RunFolderError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -45,30 +49,36 @@ def search(
     *,
     command: list[str] | None = None,
     progress: Progress | None = None,
+    check_llm: bool = True,
 ) -> Path:
     """Run a new search and build its report; returns the run folder.
 
-    A bad task reference (missing file or attribute, a factory that raises, a task that fails its checks)
-    raises TaskRefError before any folder is created.
+    Everything the run depends on is checked before any folder is created or any LLM call paid for
+    (`rewardlab.search.runs.prepare`): a bad task reference raises TaskRefError, a bad `--init` file
+    RewardProgramError, a bad LLM spec or key LLMConfigError, an LLM endpoint that does not answer
+    LLMUnreachable (`check_llm=False` skips that check).
     """
     from rewardlab.report import build
     from rewardlab.search.runs import search as run_search
 
-    run_dir = run_search(config, out_dir, command=command, progress=progress)
+    run_dir = run_search(config, out_dir, command=command, progress=progress, check_llm=check_llm)
     build(run_dir)
     return run_dir
 
 
-def resume(run_dir: str | Path, *, force: bool = False, progress: Progress | None = None) -> Path:
+def resume(
+    run_dir: str | Path, *, force: bool = False, progress: Progress | None = None, check_llm: bool = True
+) -> Path:
     """Continue a killed (or finished) run and rebuild its report; returns the run folder.
 
     Raises RunInUse while another live process drives the run, and TaskRefError when the task's file
-    changed since the run started; `force` overrides both (see `rewardlab.search.runs.resume`).
+    changed since the run started; `force` overrides both (see `rewardlab.search.runs.resume`). A
+    damaged file of the folder raises RunFolderError, which names it and says what to do.
     """
     from rewardlab.report import build
     from rewardlab.search.runs import resume as run_resume
 
-    root = run_resume(run_dir, progress=progress, force=force)
+    root = run_resume(run_dir, progress=progress, force=force, check_llm=check_llm)
     build(root)
     return root
 

@@ -2,7 +2,8 @@
 
 The options of `search` are made from `SearchConfig`'s fields (type, default and help text), so the
 command line and the Python API share one set of defaults. Heavy imports (JAX, the sandbox, the LLM
-SDKs) happen inside the handlers so `rewardlab --help` stays instant.
+SDKs) happen inside the handlers so `rewardlab --help` stays instant. Handlers raise; the one error path
+(`rewardlab.api.errors`) turns an error into one line and an exit status.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from rewardlab.search.config import SearchConfig
 OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     # (SearchConfig field, flag, metavar); every other field is reachable with --set NAME=VALUE
     ("llm", "--llm", "SPEC"),
+    ("llm_timeout_s", "--llm-timeout", "SECONDS"),
+    ("llm_concurrency", "--llm-concurrency", "N"),
     ("samples", "--samples", "K"),
     ("iterations", "--iterations", "N"),
     ("restarts", "--restarts", "R"),
@@ -74,6 +77,11 @@ def add_search_commands(subparsers: Any) -> None:
         help="set any other SearchConfig field (repeatable), e.g. --set check=probe, --set batch_size=8",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--no-llm-check",
+        action="store_true",
+        help="do not check that the LLM endpoint answers before the run starts (a server you start later)",
+    )
     p.set_defaults(func=_search)
 
     r = subparsers.add_parser("resume", help="continue a killed search from its run folder")
@@ -84,6 +92,9 @@ def add_search_commands(subparsers: Any) -> None:
         action="store_true",
         help="resume even if run.json says another live process is driving the run, or the task's file "
         "changed since the run started (the run then trains the changed environment)",
+    )
+    r.add_argument(
+        "--no-llm-check", action="store_true", help="do not check that the LLM endpoint answers first"
     )
     r.set_defaults(func=_resume)
 
@@ -131,48 +142,32 @@ def _parse_optional(name: str, raw: str) -> Any:
 def _search(args: argparse.Namespace) -> int:
     from rewardlab.api import search
     from rewardlab.search.progress import Progress
-    from rewardlab.tasks import TaskRefError
 
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:
-        print(f"rewardlab search: {_one_line(exc)}", file=sys.stderr)
-        return 2
+    config = config_from_args(args)  # ValueError: exit status 2, nothing created
     progress = Progress(config.iterations, config.restarts, enabled=not args.quiet)
-    try:  # the task is resolved and checked before the run folder is created
-        run_dir = search(config, args.out, command=list(sys.argv), progress=progress)
-    except TaskRefError as exc:
-        print(f"rewardlab search: {_one_line(exc)}", file=sys.stderr)
-        return 2
+    # everything the run depends on is checked before the run folder is created
+    run_dir = search(
+        config, args.out, command=list(sys.argv), progress=progress, check_llm=not args.no_llm_check
+    )
     return _print_result(run_dir)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _resume(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from rewardlab.api import RunInUse, resume
-    from rewardlab.runfolder import Layout
+    from rewardlab.api import resume
     from rewardlab.search.progress import Progress
+    from rewardlab.search.runs import read_search_config
     from rewardlab.store import RunStore
-    from rewardlab.tasks import TaskRefError
 
-    if not Layout(Path(args.run)).run.exists():
-        print(f"rewardlab resume: {args.run} is not a run folder (no run.json)", file=sys.stderr)
-        return 2
-    config = SearchConfig.from_dict(RunStore(args.run).read_config())
-    try:
-        run_dir = resume(
-            args.run,
-            progress=Progress(config.iterations, config.restarts, enabled=not args.quiet),
-            force=args.force,
-        )
-    except (RunInUse, TaskRefError) as exc:
-        print(f"rewardlab resume: {_one_line(exc)}", file=sys.stderr)
-        return 2
+    store = RunStore(args.run)
+    if not store.layout.run.exists():
+        raise ValueError(f"{args.run} is not a run folder (no run.json)")
+    config = read_search_config(store)
+    run_dir = resume(
+        args.run,
+        progress=Progress(config.iterations, config.restarts, enabled=not args.quiet),
+        force=args.force,
+        check_llm=not args.no_llm_check,
+    )
     return _print_result(run_dir)
 
 
@@ -183,8 +178,7 @@ def _report(args: argparse.Namespace) -> int:
     from rewardlab.runfolder import Layout
 
     if not Layout(Path(args.run)).config.exists():
-        print(f"rewardlab report: {args.run} is not a run folder (no config.yaml)", file=sys.stderr)
-        return 2
+        raise ValueError(f"{args.run} is not a run folder (no config.yaml)")
     print(report(args.run))
     return 0
 
@@ -220,21 +214,30 @@ def _print_result(run_dir: Any) -> int:
         print(
             f"  human-normalised score (mean): {hns['value'] if hns['value'] is not None else hns['message']}"
         )
-    trained = [c for it in summary.get("iterations", []) for c in it.get("candidates", [])
-               if c.get("status") == "ok"]
+    candidates = [c for it in summary.get("iterations", []) for c in it.get("candidates", [])]
+    trained = [c for c in candidates if c.get("status") == "ok"]
     if summary.get("iterations") and not trained:
-        print("error: no candidate trained successfully; see the messages above and the run folder",
-              file=sys.stderr)
+        reasons = list(dict.fromkeys(f"{c['status']}: {c.get('message') or '?'}" for c in candidates))
+        shown = "; ".join(" ".join(r.split())[:200] for r in reasons[:3])
+        more = f" (and {len(reasons) - 3} other reasons)" if len(reasons) > 3 else ""
+        print(
+            f"rewardlab: no candidate trained successfully; the candidates failed with: {shown}{more}. "
+            f"Every candidate's files are in {run_dir}",
+            file=sys.stderr,
+        )
     print(f"report: {layout.report}")
     return 1 if failed_outright or (summary.get("iterations") and not trained) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (`python -m rewardlab.api.cli search ...`), as `rewardlab` wires it."""
+    from rewardlab.api.errors import run_command
+
     parser = argparse.ArgumentParser(prog="rewardlab")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
     add_search_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    return run_command(args.command, args.func, args)
 
 
 if __name__ == "__main__":

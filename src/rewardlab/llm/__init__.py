@@ -18,12 +18,16 @@ from rewardlab.llm.errors import (
     LLMRetryBudgetExhausted,
     LLMTimedOutAfterRetries,
     LLMTimeout,
+    LLMUnreachable,
 )
 from rewardlab.llm.ledger import Ledger, LedgerEntry, LedgerSummary, Price, price_table, read_ledger
 from rewardlab.llm.parse import ExtractResult, extract_code
+from rewardlab.llm.preflight import check_backend
 from rewardlab.llm.retry import RetryPolicy
 from rewardlab.llm.scripted import ScriptedBackend
+from rewardlab.llm.server import ServerInfo
 from rewardlab.llm.spec import SPEC_HELP, BackendSpec, backend_from_spec, parse_spec
+from rewardlab.llm.streaming import StreamStatus, watch_streams
 from rewardlab.llm.types import Completion, Message, NSupport, Usage
 
 __all__ = [
@@ -39,6 +43,7 @@ __all__ = [
     "LLMRetryBudgetExhausted",
     "LLMTimedOutAfterRetries",
     "LLMTimeout",
+    "LLMUnreachable",
     "Ledger",
     "LedgerEntry",
     "LedgerSummary",
@@ -48,14 +53,18 @@ __all__ = [
     "ResponseCache",
     "RetryPolicy",
     "ScriptedBackend",
+    "ServerInfo",
+    "StreamStatus",
     "Usage",
     "asample",
     "backend_from_spec",
     "cache_key",
+    "check_backend",
     "extract_code",
     "parse_spec",
     "price_table",
     "read_ledger",
     "run_sync",
     "sample",
+    "watch_streams",
 ]

@@ -4,6 +4,8 @@ The Messages API has no ``n``: each call returns one completion and the sampler 
 calls. System messages go into the ``system`` parameter; ``stop_reason`` is mapped to the OpenAI vocabulary
 (``max_tokens`` -> ``length``) so callers check truncation one way. Recent SDKs (2.x) no longer take
 ``temperature``; it is sent only where the installed SDK accepts it.
+
+Replies are streamed, so ``timeout_s`` bounds silence (no text for that long), not a reply's length.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from rewardlab.llm.clients import LoopClients
 from rewardlab.llm.errors import LLMBadResponse, LLMConfigError
 from rewardlab.llm.retry import Failure, RetryPolicy, call_with_retries
 from rewardlab.llm.sdk_errors import classify_sdk_error, redact_url
+from rewardlab.llm.server import ServerInfo, probe_server
+from rewardlab.llm.streaming import METER, StreamSilent, read_stream
 from rewardlab.llm.types import (
     Completion,
     Message,
@@ -63,6 +67,8 @@ class AnthropicBackend:
         timeout_s: float = 120.0,
         retry: RetryPolicy | None = None,
         key_hint: str = "$ANTHROPIC_API_KEY or $REWARDLAB_LLM_API_KEY",
+        concurrency: int | None = None,
+        stream: bool = True,
     ) -> None:
         if not api_key:
             raise LLMConfigError(
@@ -73,6 +79,8 @@ class AnthropicBackend:
         self.timeout_s = float(timeout_s)
         self.retry = retry or RetryPolicy()
         self.n_support = NSupport.NO
+        self.concurrency = concurrency
+        self.stream = stream
         self._api_key = api_key
         self._key_hint = key_hint
         self._clients = LoopClients(self._new_client)
@@ -110,13 +118,62 @@ class AnthropicBackend:
         client = self._client()
         if self._accepts_temperature(client):
             params["temperature"] = min(max(temperature, 0.0), 1.0)
-        response = await call_with_retries(
-            lambda: client.messages.create(**params),
-            classify=self._classify,
-            policy=self.retry,
+        if not self.stream:
+            response = await call_with_retries(
+                lambda: client.messages.create(**params),
+                classify=self._classify,
+                policy=self.retry,
+                what=self.describe(),
+            )
+            return [self._read(response, msgs)]
+        return [
+            await call_with_retries(
+                lambda: self._streamed(client, params, msgs),
+                classify=self._classify,
+                policy=self.retry,
+                what=self.describe(),
+            )
+        ]
+
+    async def check(self, timeout_s: float = 10.0) -> ServerInfo:
+        """Is the endpoint there and the key accepted? A GET of the model list (generates nothing)."""
+        return await probe_server(
+            self._client(),
+            _import_anthropic(),
+            (self.base_url or "https://api.anthropic.com").rstrip("/") + "/v1",
+            timeout_s=timeout_s,
             what=self.describe(),
+            key_hint=self._key_hint,
+            models_path="/v1/models",
         )
-        return [self._read(response, msgs)]
+
+    async def _streamed(self, client: Any, params: dict[str, Any], msgs: list[dict[str, str]]) -> Completion:
+        """One streamed Messages call: text deltas joined, the stop reason and usage from their events."""
+        stream = await client.messages.create(**params, stream=True)
+        try:
+            with METER.reply() as add:
+                events = await read_stream(
+                    stream, silence_s=self.timeout_s, tokens_in=_progress, on_tokens=add
+                )
+        finally:
+            await stream.close()
+        text, stop, inp, out = [], None, None, None
+        for event in events:
+            kind = getattr(event, "type", None)
+            if kind == "message_start":
+                inp = getattr(getattr(getattr(event, "message", None), "usage", None), "input_tokens", None)
+            elif kind == "content_block_delta":
+                piece = getattr(getattr(event, "delta", None), "text", None)
+                if isinstance(piece, str):
+                    text.append(piece)
+            elif kind == "message_delta":
+                stop = getattr(getattr(event, "delta", None), "stop_reason", None) or stop
+                out = getattr(getattr(event, "usage", None), "output_tokens", None)
+        if not events:
+            raise LLMBadResponse(f"{self.describe()}: the reply has no events; is the base URL right?")
+        joined = "".join(text)
+        finish = STOP_REASONS.get(str(stop), str(stop)) if stop else "unknown"
+        return Completion(text=joined, finish_reason=finish, usage=_usage(inp, out, msgs, joined))
 
     def _client(self) -> Any:
         return self._clients.get()
@@ -142,6 +199,8 @@ class AnthropicBackend:
         return self._sends_temperature
 
     def _classify(self, exc: BaseException) -> Failure | None:
+        if isinstance(exc, StreamSilent):
+            return Failure(f"{exc}: the reply stalled", timed_out=True)
         return classify_sdk_error(
             exc, _import_anthropic(), what=self.describe(), timeout_s=self.timeout_s, key_hint=self._key_hint
         )
@@ -157,12 +216,19 @@ class AnthropicBackend:
         finish = STOP_REASONS.get(str(stop), str(stop)) if stop else "unknown"
         usage = getattr(response, "usage", None)
         inp, out = getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)
-        if isinstance(inp, int) and isinstance(out, int):
-            counted = Usage(inp, out)
-        else:
-            counted = Usage(
-                inp if isinstance(inp, int) else estimate_prompt_tokens(msgs),
-                out if isinstance(out, int) else estimate_tokens(text),
-                estimated=True,
-            )
-        return Completion(text=text, finish_reason=finish, usage=counted)
+        return Completion(text=text, finish_reason=finish, usage=_usage(inp, out, msgs, text))
+
+
+def _usage(inp: Any, out: Any, msgs: list[dict[str, str]], text: str) -> Usage:
+    if isinstance(inp, int) and isinstance(out, int):
+        return Usage(inp, out)
+    return Usage(
+        inp if isinstance(inp, int) else estimate_prompt_tokens(msgs),
+        out if isinstance(out, int) else estimate_tokens(text),
+        estimated=True,
+    )
+
+
+def _progress(event: Any) -> int:
+    """1 for an event that carries generated text (or thinking): what resets the silence timer."""
+    return 1 if getattr(event, "type", None) == "content_block_delta" else 0

@@ -26,6 +26,9 @@ log = logging.getLogger("rewardlab.llm")
 
 T = TypeVar("T")
 
+DEFAULT_CONCURRENCY = 4
+"""Requests in flight at once when neither the caller nor the backend says otherwise."""
+
 
 @runtime_checkable
 class Backend(Protocol):
@@ -35,6 +38,9 @@ class Backend(Protocol):
     counts. ``indices`` names the sample numbers the request stands for; stateless backends ignore it, the
     manual backend names its files by it so that a resumed run asks a person only for the missing samples.
     ``n_support`` may be updated by the sampler once it has seen how the server behaves.
+
+    Optional members the sampler uses when a backend has them: ``concurrency`` (requests the server works
+    on at once, None when unknown) and ``async prepare()`` (learn about the server before the first call).
     """
 
     kind: str
@@ -69,7 +75,7 @@ async def asample(
     max_tokens: int = 1024,
     cache: ResponseCache | None = None,
     ledger: Ledger | None = None,
-    concurrency: int = 4,
+    concurrency: int | None = None,
     max_n_per_request: int = 8,
     first_index: int = 0,
 ) -> list[Completion]:
@@ -81,10 +87,13 @@ async def asample(
 
     If some calls fail, the others still finish and are cached, then the first error is raised with a note
     saying how many samples arrived.
+
+    ``concurrency`` bounds the requests in flight; None takes the backend's (told, or learned from the
+    server: one for llama-cpp-python) or else ``DEFAULT_CONCURRENCY``.
     """
     if n < 1:
         raise ValueError("n must be at least 1")
-    if concurrency < 1 or max_n_per_request < 1:
+    if (concurrency is not None and concurrency < 1) or max_n_per_request < 1:
         raise ValueError("concurrency and max_n_per_request must be at least 1")
     msgs = normalize_messages(messages)
     indices = list(range(first_index, first_index + n))
@@ -108,6 +117,11 @@ async def asample(
     if not missing:
         return [got[i] for i in indices]
 
+    prepare = getattr(backend, "prepare", None)
+    if prepare is not None:
+        await prepare()
+    if concurrency is None:
+        concurrency = getattr(backend, "concurrency", None) or DEFAULT_CONCURRENCY
     semaphore = asyncio.Semaphore(concurrency)
 
     async def call(batch: list[int]) -> None:

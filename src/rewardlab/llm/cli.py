@@ -37,7 +37,10 @@ def add_llm_cli(subparsers: Any) -> argparse.ArgumentParser:
         "--temperature", type=float, default=0.0, help="sampling temperature (default: %(default)s)"
     )
     ping.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds per attempt (default: %(default)s)"
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds without a token before an attempt is given up (replies stream; default: %(default)s)",
     )
     ping.add_argument(
         "--attempts", type=int, default=2, help="attempts before giving up (default: %(default)s)"
@@ -58,7 +61,7 @@ def run_ping(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
             manual_timeout_s=args.timeout,
         )
     except LLMConfigError as exc:
-        print(f"error: {exc}", file=err)
+        print(f"rewardlab llm ping: {_one_line(exc)}", file=err)
         return 2
     started = time.monotonic()
     try:
@@ -70,17 +73,19 @@ def run_ping(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
             max_tokens=args.max_tokens,
         )
     except LLMConfigError as exc:
-        print(f"error: {exc}", file=err)
+        print(f"rewardlab llm ping: {_one_line(exc)}", file=err)
         return 2
     except LLMError as exc:
-        print(f"error: {exc}", file=err)
-        for note in getattr(exc, "__notes__", []):
-            print(f"  {note}", file=err)
+        print(f"rewardlab llm ping: {_one_line(exc)}", file=err)
         return 1
     latency = time.monotonic() - started
     usage = reply.usage
     estimated = " (estimated: the server sent no usage)" if usage.estimated else ""
     print(f"backend:       {backend.describe()}", file=out)
+    server = getattr(backend, "server", None)
+    if server is not None and server.server:
+        at_once = f" ({server.concurrency} request(s) at a time)" if server.concurrency else ""
+        print(f"server:        {server.server}{at_once}", file=out)
     print(f"reply:         {reply.text.strip()!r}", file=out)
     print(f"finish_reason: {reply.finish_reason}", file=out)
     print(f"latency:       {latency:.2f} s", file=out)
@@ -90,3 +95,9 @@ def run_ping(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         file=out,
     )
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error's message and its notes on one line."""
+    text = "; ".join([str(exc).rstrip(" ;"), *getattr(exc, "__notes__", [])])
+    return " ".join(text.split()) or type(exc).__name__

@@ -16,6 +16,10 @@ class LLMConfigError(LLMError):
     """A spec string, API key or optional dependency is wrong or missing; nothing was sent."""
 
 
+class LLMUnreachable(LLMError):
+    """Nothing answers at the backend's URL (checked before a run starts); nothing was sent."""
+
+
 class LLMRequestRejected(LLMError):
     """The server answered with a 4xx that retrying cannot fix (bad parameter, bad key, unknown model)."""
 

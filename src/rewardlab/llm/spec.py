@@ -105,8 +105,16 @@ def backend_from_spec(
     env: Mapping[str, str] | None = None,
     manual_timeout_s: float = 3600.0,
     extra_body: Mapping[str, Any] | None = None,
+    concurrency: int | None = None,
 ) -> Backend:
-    """Build the backend a spec names. SDKs are imported only when a request is made."""
+    """Build the backend a spec names. SDKs are imported only when a request is made.
+
+    `timeout_s` is the longest silence of an HTTP backend (no token for that long; replies stream).
+    `concurrency` caps the requests in flight; None: learned from the server (one for llama-cpp-python,
+    llama.cpp's slot count), else the sampler's default.
+    """
+    if concurrency is not None and concurrency < 1:
+        raise LLMConfigError(f"the LLM concurrency must be at least 1 (got {concurrency})")
     parsed = spec if isinstance(spec, BackendSpec) else parse_spec(spec)
     if parsed.kind in ("openai", "ollama"):
         from rewardlab.llm.openai_backend import OpenAIBackend
@@ -122,6 +130,7 @@ def backend_from_spec(
             retry=retry,
             n_support=n_support,
             extra_body=extra_body,
+            concurrency=concurrency,
         )
     if parsed.kind == "anthropic":
         from rewardlab.llm.anthropic_backend import AnthropicBackend
@@ -132,6 +141,7 @@ def backend_from_spec(
             base_url=parsed.base_url,
             timeout_s=timeout_s,
             retry=retry,
+            concurrency=concurrency,
         )
     if parsed.kind == "manual":
         from rewardlab.llm.manual import ManualBackend

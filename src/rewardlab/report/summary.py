@@ -69,7 +69,7 @@ def build_summary(run_dir: str | Path) -> dict[str, Any]:
         "run": store.root.name,
         "task": ref.name if ref is not None else config.get("task"),
         "task_ref": ref.to_dict() if ref is not None else None,
-        "status": run.get("status"),
+        "status": "interrupted" if store.interrupted() else run.get("status"),
         "config": config,
         "versions": run.get("versions"),
         "iterations": iterations,

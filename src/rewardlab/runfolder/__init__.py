@@ -19,6 +19,7 @@ from rewardlab.runfolder.files import (
     read_records,
     read_results,
     read_task_ref,
+    verify,
     write_candidate,
     write_check,
     write_comment,
@@ -30,7 +31,7 @@ from rewardlab.runfolder.files import (
     write_results,
     write_task_ref,
 )
-from rewardlab.runfolder.io import read_json, write_json_atomic, write_text_atomic
+from rewardlab.runfolder.io import RunFolderError, read_json, write_json_atomic, write_text_atomic
 from rewardlab.runfolder.layout import CandidatePaths, Layout
 from rewardlab.runfolder.records import (
     STATUSES,
@@ -63,6 +64,7 @@ __all__ = [
     "IterationRecord",
     "Layout",
     "MethodInfo",
+    "RunFolderError",
     "Status",
     "Verdict",
     "candidate_id",
@@ -83,6 +85,7 @@ __all__ = [
     "read_task_ref",
     "record",
     "training_curves",
+    "verify",
     "write_candidate",
     "write_check",
     "write_comment",

@@ -4,10 +4,18 @@ so a candidate with that file is complete."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
-from rewardlab.runfolder.io import read_json, read_text, read_yaml, write_json_atomic, write_text_atomic
+from rewardlab.runfolder.io import (
+    RunFolderError,
+    read_json,
+    read_text,
+    read_yaml,
+    write_json_atomic,
+    write_text_atomic,
+)
 from rewardlab.runfolder.layout import Layout
 from rewardlab.runfolder.records import Candidate, EvalRecord, record
 from rewardlab.runfolder.stages import Confirmation, FinalResults, IterationRecord
@@ -15,12 +23,46 @@ from rewardlab.sandbox import CheckReport
 from rewardlab.tasks.ref import TaskRef
 from rewardlab.types import TrainResult
 
+T = TypeVar("T")
+
+
+def config_hint(layout: Layout) -> str:
+    return (
+        f"restore it (run.json in {layout.root} records the command that started the run), "
+        "or start a new search"
+    )
+
+
+def redo_hint(layout: Layout, what: str = "it") -> str:
+    """What to do about a damaged record that the search can write again."""
+    return f"delete {what} and run `rewardlab resume {layout.root}`: the step that wrote it is done again"
+
+
+def parse_record(path: Path, what: str, build: Callable[[Any], T], hint: str) -> T:
+    """`build(json of path)`, with any malformed content reported as a RunFolderError naming the file."""
+    data = read_json(path, hint)
+    try:
+        return build(data)
+    except RunFolderError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RunFolderError(
+            path, f"does not hold a valid {what} ({type(exc).__name__}: {str(exc)[:200]})", hint
+        ) from None
+
+
 # --- the run ---------------------------------------------------------------------------------------------
 
 
 def read_config(layout: Layout) -> dict[str, Any]:
     """`config.yaml` as a dict (the search turns it into its config)."""
-    return read_yaml(layout.config)
+    data = read_yaml(layout.config, config_hint(layout))
+    if not isinstance(data, dict):
+        raise RunFolderError(
+            layout.config, f"does not hold a mapping of settings (found {type(data).__name__})",
+            config_hint(layout),
+        )
+    return data
 
 
 def write_task_ref(layout: Layout, ref: TaskRef) -> None:
@@ -29,7 +71,10 @@ def write_task_ref(layout: Layout, ref: TaskRef) -> None:
 
 def read_task_ref(layout: Layout) -> TaskRef | None:
     """The run's task reference; None for run folders made before task references existed."""
-    return TaskRef.from_dict(read_json(layout.task)) if layout.task.exists() else None
+    if not layout.task.exists():
+        return None
+    hint = f"restore it, or delete it and the task is found again by the name in {layout.config.name}"
+    return parse_record(layout.task, "task reference", TaskRef.from_dict, hint)
 
 
 # --- candidates ------------------------------------------------------------------------------------------
@@ -52,8 +97,18 @@ def read_candidate(layout: Layout, restart: int, iteration: int, index: int) -> 
     paths = layout.candidate(restart, iteration, index)
     if not paths.meta.exists():
         return None
-    source, response = read_text(paths.reward), read_text(paths.response) or ""
-    return Candidate.from_dict(read_json(paths.meta), restart, iteration, index, source, response)
+    hint = redo_hint(layout, f"the folder {paths.folder}")
+    try:
+        source, response = read_text(paths.reward), read_text(paths.response) or ""
+    except (OSError, ValueError):
+        problem = "has a reward.py or response.txt that cannot be read"
+        raise RunFolderError(paths.folder, problem, hint) from None
+    return parse_record(
+        paths.meta,
+        "candidate record",
+        lambda meta: Candidate.from_dict(meta, restart, iteration, index, source, response),
+        hint,
+    )
 
 
 def write_check(layout: Layout, cand: Candidate, report: CheckReport) -> None:
@@ -62,7 +117,9 @@ def write_check(layout: Layout, cand: Candidate, report: CheckReport) -> None:
 
 def read_check(layout: Layout, cand: Candidate) -> CheckReport | None:
     path = layout.candidate(cand.restart, cand.iteration, cand.index).check
-    return CheckReport.from_dict(read_json(path)) if path.exists() else None
+    if not path.exists():
+        return None
+    return parse_record(path, "check report", CheckReport.from_dict, redo_hint(layout))
 
 
 def write_results(layout: Layout, cand: Candidate, results: Sequence[TrainResult]) -> None:
@@ -75,7 +132,10 @@ def read_results(layout: Layout, cand: Candidate) -> tuple[TrainResult, ...] | N
     path = layout.candidate(cand.restart, cand.iteration, cand.index).result
     if not path.exists():
         return None
-    return tuple(TrainResult.from_dict(d) for d in read_json(path)["results"])
+    return parse_record(
+        path, "training result", lambda data: tuple(TrainResult.from_dict(d) for d in data["results"]),
+        redo_hint(layout),
+    )
 
 
 def read_record(layout: Layout, restart: int, iteration: int, index: int) -> EvalRecord | None:
@@ -113,7 +173,12 @@ def write_iteration(layout: Layout, rec: IterationRecord) -> None:
 def read_iteration(layout: Layout, restart: int, iteration: int) -> IterationRecord | None:
     """The iteration's record, or None if the iteration has not completed."""
     path = layout.iteration(restart, iteration)
-    return IterationRecord.from_dict(read_json(path), restart, iteration) if path.exists() else None
+    if not path.exists():
+        return None
+    return parse_record(
+        path, "iteration record", lambda data: IterationRecord.from_dict(data, restart, iteration),
+        redo_hint(layout),
+    )
 
 
 def write_comment(layout: Layout, restart: int, iteration: int, text: str) -> None:
@@ -132,7 +197,9 @@ def write_confirmation(layout: Layout, conf: Confirmation) -> None:
 
 def read_confirmation(layout: Layout, restart: int) -> Confirmation | None:
     path = layout.confirm(restart)
-    return Confirmation.from_dict(read_json(path)) if path.exists() else None
+    if not path.exists():
+        return None
+    return parse_record(path, "confirmation record", Confirmation.from_dict, redo_hint(layout))
 
 
 def write_final(layout: Layout, final: FinalResults) -> None:
@@ -140,9 +207,24 @@ def write_final(layout: Layout, final: FinalResults) -> None:
 
 
 def read_final(layout: Layout) -> FinalResults | None:
-    return FinalResults.from_dict(read_json(layout.final_results)) if layout.final_results.exists() else None
+    if not layout.final_results.exists():
+        return None
+    return parse_record(layout.final_results, "final evaluation", FinalResults.from_dict, redo_hint(layout))
 
 
 def write_method(layout: Layout, source: str) -> None:
     """`final/method.py`: the winner's code, for reading and for retraining it elsewhere."""
     write_text_atomic(layout.final_method, source)
+
+
+def verify(layout: Layout, restarts: int, iterations: int) -> None:
+    """Read every record of the folder once, so that a damaged file is reported (RunFolderError) before
+    a resumed run changes anything, rather than halfway through it."""
+    for r in range(restarts):
+        for i in range(iterations):
+            if layout.iteration_dir(r, i).is_dir():
+                read_records(layout, r, i)
+                read_iteration(layout, r, i)
+        read_confirmation(layout, r)
+    read_final(layout)
+    read_task_ref(layout)

@@ -52,18 +52,18 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         task, ref = resolve(args.task)
     except TaskRefError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"rewardlab check: {exc}", file=sys.stderr)
         return EXIT_USAGE
     path = Path(args.path)
     try:
         source = read_program(path).source
     except RewardProgramError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"rewardlab check: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         limits = Limits(wall_s=args.wall, cpu_s=args.cpu, memory_mb=args.memory_mb)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"rewardlab check: {exc}", file=sys.stderr)
         return EXIT_USAGE
     t0 = time.perf_counter()
     report = probe(ref, RewardProgram(path.stem, source, origin="file"), limits)

@@ -36,7 +36,7 @@ def check_candidate(source: str, batch: Batch, fields: tuple[str, ...]) -> Check
     if not static.ok:
         return static
     lines = source.splitlines()
-    warnings: list[str] = []
+    warnings: list[str] = list(static.warnings)
     try:
         fn = load_untrusted(source)
     except ProgramLoadError as exc:

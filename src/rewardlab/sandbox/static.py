@@ -76,7 +76,7 @@ def _check(source: str) -> CheckReport:
         return tree_or_report
     problems = _Walker(tree_or_report).run()
     if not problems:
-        return CheckReport(ok=True)
+        return CheckReport(ok=True, warnings=impurity_notes(tree_or_report))
     problems.sort(key=lambda p: (p.kind != "policy", p.line))
     first = problems[0]
     shown = [f"line {p.line}: {p.text} [{p.rule}]" for p in problems[:MAX_PROBLEMS_SHOWN]]
@@ -425,6 +425,56 @@ class _Walker:
             self.add("signature", "signature", fn,
                      f"{REWARD_FN_NAME} never returns a value: "
                      "it must `return total, {'name': value, ...}`")
+
+
+MUTATING_METHODS = frozenset(
+    {"append", "extend", "insert", "pop", "popitem", "remove", "clear", "update", "setdefault", "add",
+     "discard"}
+)
+"""Methods that change a list, dict or set in place (`sort`/`reverse` are left out: jax arrays have
+non-mutating methods of those names)."""
+
+
+def impurity_notes(tree: ast.Module) -> tuple[str, ...]:
+    """Warnings for functions that change module-level state (`history.append(x)`, `cache[k] = v`).
+
+    Such state is not part of the transition: under `jax.jit` the change happens once, while tracing,
+    not at every step, and every environment of the batch shares it. The policy already rejects
+    `global`, attribute stores and module-level statements; what is left is mutating a module-level
+    list, dict or set, which is legal Python and almost always a misunderstanding, so it is a note.
+    """
+    module_names: set[str] = set()
+    for stmt in tree.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(
+            stmt, ast.AnnAssign) else []
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name):
+                    module_names.add(node.id)
+    if not module_names:
+        return ()
+    notes: list[tuple[int, str]] = []
+    for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        own = _own_nodes(fn)
+        local = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)}
+        local |= {n.id for n in own if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        shared = module_names - local
+        for node in own:
+            name, how = None, ""
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in MUTATING_METHODS and isinstance(node.func.value, ast.Name)):
+                name, how = node.func.value.id, f"`{node.func.value.id}.{node.func.attr}(...)`"
+            elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del)
+                    and isinstance(node.value, ast.Name)):
+                name, how = node.value.id, f"`{_short(node)}` (item assignment)"
+            if name in shared:
+                notes.append((node.lineno,
+                    f"line {node.lineno}: {how} in {fn.name} changes the module-level `{name}`: state "
+                    "kept between calls makes the reward impure (under jax.jit it changes once, while "
+                    "tracing, not at every step, and all environments share it); compute the reward "
+                    "from (state, action, next_state) alone [impure]",
+                ))
+    return tuple(dict.fromkeys(text for _, text in sorted(notes)))
 
 
 def _own_nodes(fn: ast.FunctionDef) -> list[ast.AST]:

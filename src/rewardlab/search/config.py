@@ -72,7 +72,16 @@ class SearchConfig:
     eval_episodes: int = _f(8, "Greedy evaluation episodes per checkpoint.")
     temperature: float = _f(1.0, "LLM sampling temperature.")
     max_tokens: int = _f(2048, "LLM reply length limit.")
-    llm_timeout_s: float = _f(300.0, "Per-request LLM timeout in seconds.")
+    llm_timeout_s: float = _f(
+        300.0,
+        "LLM timeout in seconds: the longest wait for the next token of a streamed reply (the first "
+        "included), not a limit on the whole reply.",
+    )
+    llm_concurrency: int | None = _f(
+        None,
+        "LLM requests in flight at once; unset (None): learned from the server (1 for llama-cpp-python, "
+        "llama.cpp's slots), else 4.",
+    )
     check: str = _f(
         "auto",
         "Pre-training check: probe (sandboxed trace on sampled transitions), static (AST only), "
@@ -122,6 +131,10 @@ class SearchConfig:
             if choices is not None and getattr(self, f.name) not in choices:
                 allowed = ", ".join(choices[:-1]) + " or " + choices[-1]
                 problems.append(f"{f.name} must be {allowed} (got {getattr(self, f.name)!r})")
+        if self.llm_concurrency is not None and self.llm_concurrency < 1:
+            problems.append(f"llm_concurrency must be >= 1 (got {self.llm_concurrency})")
+        if not self.llm_timeout_s > 0:
+            problems.append(f"llm_timeout_s must be > 0 (got {self.llm_timeout_s})")
         if self.confirm_top < 0 or self.confirm_seeds < 1:
             problems.append("confirm_top must be >= 0 and confirm_seeds >= 1")
         if (self.timesteps is not None and self.timesteps < 0) or self.final_seeds < 0:

@@ -10,6 +10,7 @@ the report is not the loop's job: `rewardlab.api` runs the loop, then the report
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from dataclasses import dataclass, field
@@ -69,14 +70,16 @@ def drive(
         for r in range(config.restarts):
             state = _Restart()
             for i in range(config.iterations):
+                done_before = store.layout.iteration(r, i).exists()  # a resumed run replays it from disk
                 outcome = run_iteration(store, config, task, ref, r, i, state, llm, progress)
-                store.event(
-                    "iteration_done",
-                    restart=r,
-                    iteration=i,
-                    best=outcome.best.candidate.id if outcome.best else None,
-                    best_fitness=outcome.best.fitness if outcome.best else None,
-                )
+                if not done_before:
+                    store.event(
+                        "iteration_done",
+                        restart=r,
+                        iteration=i,
+                        best=outcome.best.candidate.id if outcome.best else None,
+                        best_fitness=outcome.best.fitness if outcome.best else None,
+                    )
             if config.confirm_top > 0:
                 won, score = confirm.confirm(store, config, task, ref, r, state.history, progress)
                 if won is not None:
@@ -94,10 +97,17 @@ def drive(
         return store.root
     except BaseException as exc:
         store.stop_heartbeat()
-        store.set_status("failed", error=f"{type(exc).__name__}: {exc}")
-        store.event("failed", error=f"{type(exc).__name__}: {exc}")
+        with contextlib.suppress(Exception):  # a damaged run.json must not hide the error itself
+            store.set_status("failed", error=f"{type(exc).__name__}: {exc}")
+            store.event("failed", error=f"{type(exc).__name__}: {exc}")
         progress.close()
+        if not isinstance(exc, runfolder.RunFolderError):  # that one says itself what to do
+            exc.add_note(RESUME_NOTE.format(root=store.root))
         raise
+
+
+RESUME_NOTE = "everything finished so far is kept in {root}: `rewardlab resume {root}` continues the run"
+"""Added to an error that ends a run: what the user can do next (the CLI prints it after the error)."""
 
 
 def _best_of_restarts(
@@ -127,7 +137,8 @@ class _LLM:
     def backend(self) -> Any:
         from rewardlab.llm import backend_from_spec
 
-        return backend_from_spec(self.config.llm or "", timeout_s=self.config.llm_timeout_s)
+        c = self.config
+        return backend_from_spec(c.llm or "", timeout_s=c.llm_timeout_s, concurrency=c.llm_concurrency)
 
     def describe(self) -> str:
         s = self.ledger.summary()

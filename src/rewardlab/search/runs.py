@@ -1,26 +1,39 @@
 """A search's run folder, created for a new search or opened again to resume one.
 
-`search(config)` resolves the task once (a bad reference raises TaskRefError before anything is
-written), creates the folder named after the task, with the config (its budget made explicit) and the
-task reference (`task.json`), and drives it. `resume(run_dir)` loads the task from `task.json`, refusing
-a task file that changed since the run started unless forced, and drives the folder again.
+`search(config)` first checks everything the run depends on (`prepare`: the config, the LLM spec and
+endpoint, the `--init` reward, the task reference), so a mistake is one error before any folder is
+created or any token paid for; then it creates the folder named after the task, with the config (its
+budget made explicit) and the task reference (`task.json`), and drives it. `resume(run_dir)` reads the
+folder (a damaged file is a RunFolderError naming it), loads the task from `task.json`, refusing a task
+file that changed since the run started unless forced, and drives the folder again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rewardlab import runfolder
+from rewardlab.llm import backend_from_spec, check_backend, watch_streams
+from rewardlab.rewards.program import RewardProgramError, read_program
+from rewardlab.runfolder import RunFolderError
+from rewardlab.runfolder.files import config_hint
+from rewardlab.sandbox import check_static
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.loop import drive
 from rewardlab.search.progress import Progress
 from rewardlab.store import RunStore
 from rewardlab.tasks import Task, TaskRef
 from rewardlab.tasks.ref import TaskRefError, changed_message, file_sha256, load, resolve, run_check
+
+BASELINES = ("human", "sparse")
 
 
 def search(
@@ -29,40 +42,123 @@ def search(
     *,
     command: list[str] | None = None,
     progress: Progress | None = None,
+    check_llm: bool = True,
 ) -> Path:
     """Run a new search; returns the run folder.
 
-    The task reference is resolved (and a user's task checked) before anything is written, so a bad
-    reference raises TaskRefError and leaves no run folder. The folder is named after the task's name
-    and stores the config with its budget made explicit, and the reference.
+    Everything the run depends on is checked first (`prepare`), so a mistake raises before any folder
+    is created or any LLM call is paid for. The folder is named after the task's name and stores the
+    config with its budget (and `--init` path) made explicit, and the task reference.
     """
-    task, ref = resolve(config.task)
-    config = config.resolved(task)
+    task, ref, config = prepare(config, check_llm=check_llm)
     store = RunStore.create(out_dir, task.name, config.to_dict(), command, task_ref=ref)
-    return drive(store, config, task, ref, progress)
+    with _streaming_shown(progress):
+        return drive(store, config, task, ref, progress)
+
+
+def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, TaskRef, SearchConfig]:
+    """(task, reference, config as the run folder stores it), after checking, cheapest first:
+
+    * the LLM spec parses and its backend can be built (key, SDK): LLMConfigError;
+    * an `--init` file reads and passes the static check: RewardProgramError; a feedback file exists;
+    * the task reference resolves and the task passes its checks: TaskRefError;
+    * a network LLM answers a model-list request within seconds (`check_llm=False` skips it):
+      LLMUnreachable, or LLMRequestRejected for a refused key.
+
+    Nothing is written and no token is generated.
+    """
+    backend = llm_backend(config)
+    init = config.init
+    if init is not None and init not in BASELINES:
+        init = str(Path(init).expanduser().resolve())
+        try:
+            source = read_program(init).source
+        except RewardProgramError as exc:
+            raise RewardProgramError(f"--init: {exc}") from None
+        check_init(source, config.init)
+        config = dataclasses.replace(config, init=init)  # a resumed run finds it from any folder
+    if config.feedback_file is not None and not Path(config.feedback_file).is_file():
+        raise ValueError(f"feedback file not found: {config.feedback_file}")
+    task, ref = resolve(config.task)
+    if init in BASELINES:
+        check_init(task.reward_program(init).source, init)
+    if backend is not None and check_llm:
+        check_backend(backend)
+    return task, ref, config.resolved(task)
+
+
+def llm_backend(config: SearchConfig) -> Any:
+    """The run's LLM backend (LLMConfigError for a bad spec, a missing key or SDK); None without an LLM."""
+    if not config.llm:
+        return None
+    return backend_from_spec(config.llm, timeout_s=config.llm_timeout_s, concurrency=config.llm_concurrency)
+
+
+def check_init(source: str, what: str) -> None:
+    """The starting reward must pass the static check the search applies to every candidate."""
+    report = check_static(source, "init")
+    if not report.ok:
+        message = " ".join(report.message.split())
+        raise RewardProgramError(f"--init {what} does not pass the reward check ({report.kind}): {message}")
+
+
+@contextlib.contextmanager
+def _streaming_shown(progress: Progress | None) -> Iterator[None]:
+    """Show tokens arriving from the LLM on the progress line while replies stream in."""
+    if progress is None or not progress.enabled:
+        yield
+        return
+    every = 1.0 if progress.stream.isatty() else 30.0
+
+    def show(status: Any) -> None:
+        if status.in_flight:
+            progress.update(llm=status.describe())
+
+    with watch_streams(show, every_s=every):
+        yield
+
+
+def read_search_config(store: RunStore) -> SearchConfig:
+    """The run's SearchConfig from `config.yaml`; a damaged or invalid file is a RunFolderError."""
+    data = store.read_config()
+    try:
+        return SearchConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        problem = f"is not a valid search config ({' '.join(str(exc).split())[:300]})"
+        raise RunFolderError(store.layout.config, problem, config_hint(store.layout)) from None
 
 
 class RunInUse(RuntimeError):
     """The run folder is being driven by another live process."""
 
 
-def resume(run_dir: str | Path, *, progress: Progress | None = None, force: bool = False) -> Path:
+def resume(
+    run_dir: str | Path, *, progress: Progress | None = None, force: bool = False, check_llm: bool = True
+) -> Path:
     """Continue a (killed or finished) run from its folder.
 
     Refuses (RunInUse) while another live process drives the run, since two drivers would write the
     same files, and (TaskRefError) when the task's file changed since the run started, since the rest
     of the run would train a different environment. `force` skips both: for a process you know is gone
     (e.g. on another host), or a change you mean (the new file's hash is recorded, with an event).
-    Nothing is written when it refuses.
+    Nothing is written when it refuses, nor when a file of the folder is damaged (RunFolderError names
+    it) or the LLM endpoint does not answer (as for a new search; `check_llm=False` skips that).
     """
     store = RunStore(run_dir)
+    if not store.layout.run.exists():
+        hint = f"{run_dir} is not the folder of a search (rewardlab search prints it at the end)"
+        raise RunFolderError(store.layout.run, "is missing", hint)
     owner = None if force else store.live_owner()
     if owner is not None:
         raise RunInUse(
             f"{run_dir} is being driven by {owner}; wait for it, stop it, or pass --force if it is gone"
         )
-    config = SearchConfig.from_dict(store.read_config())
+    config = read_search_config(store)
+    runfolder.verify(store.layout, config.restarts, config.iterations)
+    backend = llm_backend(config)
     task, ref, changed = load_task(store, config, force=force)
+    if backend is not None and check_llm:
+        check_backend(backend)
     run = store.read_run()
     store.update_run(
         status="running",
@@ -76,7 +172,8 @@ def resume(run_dir: str | Path, *, progress: Progress | None = None, force: bool
     if changed is not None:
         runfolder.write_task_ref(store.layout, ref)
         store.event("task_changed", path=ref.path, old_sha256=changed.sha256, new_sha256=ref.sha256)
-    return drive(store, config, task, ref, progress)
+    with _streaming_shown(progress):
+        return drive(store, config, task, ref, progress)
 
 
 def load_task(store: RunStore, config: SearchConfig, *, force: bool) -> tuple[Task, TaskRef, TaskRef | None]:

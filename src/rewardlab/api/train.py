@@ -1,0 +1,263 @@
+"""`rewardlab train TASK --reward human|sparse|FILE.py ...`: train PPO with rewards side by side.
+
+A reward file is code, often written by an LLM, so by default `train` treats it as the search treats an
+LLM's code: the file must pass the static check here (a rejected file stops the command before anything
+runs), and training happens in the sandboxed, time-limited training child
+(`rewardlab.sandbox.train_in_worker`), which imports the task from its reference, checks the programs
+again, loads them with restricted builtins under an audit hook, and is killed at `--timeout`. Its job
+files go to a temporary folder (removed at the end) or `--out DIR`; nothing is written anywhere else.
+`--trusted` trains in this process instead, as `rewardlab.engines.ppo_jax.train` does: for your own code,
+with nothing checked and no limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BASELINES = ("human", "sparse")
+
+
+def add_train_command(sub: Any) -> argparse.ArgumentParser:
+    from rewardlab.config import PPOConfig, field_help
+    from rewardlab.sandbox.worker import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+
+    settings = "\n".join(f"  {k:18s} {v}" for k, v in field_help(PPOConfig).items())
+    p = sub.add_parser(
+        "train",
+        help="train PPO on a task with one or more rewards (sandboxed unless --trusted)",
+        description=(
+            "Train PPO (JAX, CPU or GPU) on TASK with each reward and seed, all in one compiled program, "
+            "and print each run's ground-truth fitness. Reward files are checked like LLM code and trained "
+            "in the sandboxed training process with a time limit; --trusted trains in this process."
+        ),
+        epilog=f"settings for --set (defaults come from the task):\n{settings}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("task", help="task name (see `rewardlab tasks`), FILE.py:attr or package.module:attr")
+    p.add_argument(
+        "--reward",
+        action="append",
+        metavar="human|sparse|PATH.py",
+        help="reward to train with; repeat to train several side by side (default: human)",
+    )
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds per reward (default: 3)")
+    p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
+    p.add_argument(
+        "--steps", type=int, help="environment steps per run (shortcut for --set total_timesteps=N)"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a PPO setting")
+    p.add_argument("--json", metavar="PATH", help="also write every result (checkpoints included) as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--trusted",
+        action="store_true",
+        help="train in this process with no check and no limits (only for code you trust: your own)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="wall-clock limit of the sandboxed training process; a batch that overruns is retried one "
+        "reward at a time, each with the same limit (default: %(default)g)",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        help="memory limit of that process in MB (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for the training process's job files and compilation cache (default: a temporary "
+        "folder, removed at the end; reuse DIR to reuse its compiled programs)",
+    )
+    p.add_argument(
+        "--jax-cache",
+        metavar="DIR",
+        help="compilation cache the training process may write (default: inside the job folder)",
+    )
+    p.set_defaults(func=cmd_train)
+    return p
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rewardlab.config import apply_overrides
+    from rewardlab.tasks.ref import resolve
+
+    if args.seeds < 1:
+        raise ValueError("--seeds must be at least 1")
+    if args.timeout <= 0:
+        raise ValueError("--timeout must be positive")
+    overrides = dict(_split_setting(s) for s in args.set)
+    if args.steps:
+        overrides["total_timesteps"] = str(args.steps)
+    specs = args.reward or ["human"]
+    files = {s: _read_file(s, args.task, checked=not args.trusted) for s in specs if s not in BASELINES}
+    task, ref = resolve(args.task)
+    cfg = apply_overrides(task.ppo, overrides)
+    programs = [task.baseline(s) if s in BASELINES else files[s] for s in specs]
+    names = [p.name for p in programs]
+    if len(set(names)) != len(names):
+        raise ValueError("two rewards have the same name; rename one of the files")
+
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    steps = cfg.num_updates * cfg.batch_size
+    where = "in this process (--trusted)" if args.trusted else "in the sandboxed training process"
+    print(
+        f"{task.name}: {len(programs)} reward(s) x {len(seeds)} seed(s), {steps:,} steps per run, "
+        f"{where} (compiling first)",
+        file=sys.stderr,
+    )
+    bar = _Bar(len(programs) * len(seeds), steps, disable=args.no_progress)
+    t0 = time.perf_counter()
+    try:
+        if args.trusted:
+            from rewardlab.engines import ppo_jax
+
+            results = ppo_jax.train(
+                task, programs, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness)
+            )
+        else:
+            results = _sandboxed(ref, programs, cfg, seeds, args, bar)
+    finally:
+        bar.close()
+    wall = time.perf_counter() - t0
+    _print_results(task, results, wall)
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=1), encoding="utf-8")
+        print(f"results written to {args.json}", file=sys.stderr)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        reasons = "; ".join(dict.fromkeys(r.message for r in failed if r.message))[:600]
+        print(f"rewardlab train: {len(failed)} of {len(results)} run(s) failed: {reasons}", file=sys.stderr)
+    return 0 if not failed else 1
+
+
+def _read_file(path: str, task: str, *, checked: bool) -> Any:
+    """The reward file as a program; unless trusted it must pass the static check (nothing runs first)."""
+    from rewardlab.rewards.program import RewardProgramError, read_program
+    from rewardlab.sandbox import check_static
+
+    program = read_program(path)
+    if not checked:
+        return program
+    report = check_static(program.source, program.name)
+    if not report.ok:
+        message = " ".join(report.message.split())
+        raise RewardProgramError(
+            f"reward file {path} does not pass the reward check ({report.kind}): {message}; "
+            f"`rewardlab check {task} {path}` shows the whole report (--trusted trains your own code "
+            "unchecked)"
+        )
+    for note in report.warnings:
+        print(f"note: {path}: {note}", file=sys.stderr)
+    return program
+
+
+def _sandboxed(ref: Any, programs: list, cfg: Any, seeds: list[int], args: argparse.Namespace, bar: _Bar):
+    from rewardlab.sandbox import train_in_worker
+
+    def on_event(event: Any) -> None:
+        if event.kind == "progress" and "env_steps" in event.info:
+            bar.update(int(event.info["env_steps"]), event.info.get("best_fitness"))
+        elif event.kind in ("failed", "retry") and event.message:
+            bar.write(f"training process: {event.message}")
+
+    return train_in_worker(
+        ref,
+        programs,
+        cfg,
+        seeds,
+        run_dir=args.out,
+        timeout_s=args.timeout,
+        memory_mb=args.memory_mb,
+        jax_cache_dir=args.jax_cache,
+        on_event=on_event,
+    )
+
+
+def _split_setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"--set expects NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+class _Bar:
+    """tqdm over total environment steps of all runs, fed by the engine's (or the worker's) progress.
+
+    The bar opens at the first report, i.e. after compilation, so its rate is the training rate.
+    """
+
+    def __init__(self, n_runs: int, steps_per_run: int, disable: bool) -> None:
+        self.n_runs, self.total, self.disable = n_runs, n_runs * steps_per_run, disable
+        self.bar: Any = None
+        self.last = 0
+
+    def update(self, env_steps: int, best_fitness: float | None) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.total,
+                unit="step",
+                unit_scale=True,
+                disable=self.disable,
+                file=sys.stderr,
+                desc="training",
+                mininterval=0.5,
+            )
+        done = env_steps * self.n_runs
+        if done < self.last:  # a retried batch starts again from zero
+            self.bar.reset()
+            self.last = 0
+        self.bar.update(done - self.last)
+        self.last = done
+        if best_fitness is not None:
+            self.bar.set_postfix(best_fitness=f"{best_fitness:.3g}", refresh=False)
+
+    def write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_results(task: Any, results: list, wall: float) -> None:
+    print(f"\n{task.name} — fitness: {task.fitness_doc}")
+    header = f"{'reward':<28} {'seed':>4} {'final':>9} {'best':>9} {'env return':>11}  status"
+    print(header)
+    print("-" * len(header))
+    by_reward: dict[str, list] = {}
+    for r in results:
+        by_reward.setdefault(r.candidate, []).append(r)
+        env_ret = (
+            r.checkpoints[-1].eval_metrics.get("env_return", float("nan")) if r.checkpoints else float("nan")
+        )
+        status = r.status if r.ok else f"{r.status}: {r.message}"
+        print(
+            f"{r.candidate:<28} {r.seed:>4} {r.final_fitness:>9.4g} {r.max_fitness:>9.4g} "
+            f"{env_ret:>11.4g}  {status}"
+        )
+    print("-" * len(header))
+    for name, rs in by_reward.items():
+        finals = [r.final_fitness for r in rs if r.checkpoints]
+        med = statistics.median(finals) if finals else float("nan")
+        print(f"{name:<28} {'med':>4} {med:>9.4g}")
+    first = results[0]
+    print(
+        f"\nwall {wall:.1f} s (compile {first.compile_seconds:.1f} s, training {first.train_seconds:.1f} s "
+        f"for {len(results)} run(s) in one batch)"
+    )
