@@ -253,3 +253,17 @@ def test_error_kinds_map_to_exit_status_and_one_line():
     assert run_command("tasks", broken, None, err=err) == 1
     assert err.getvalue().startswith("rewardlab tasks: internal error: RuntimeError: no")
     assert "Traceback" not in err.getvalue()
+
+
+def test_trusted_skips_the_check_that_the_default_applies(tmp_path):
+    """In-process, nothing trained: the default refuses a file the check rejects before any training,
+    `--trusted` takes it as it is (it would run with the user's privileges)."""
+    from rewardlab.api.train import _read_file
+    from rewardlab.rewards.program import RewardProgramError
+
+    evil = tmp_path / "evil.py"
+    evil.write_text(EVIL)
+    with pytest.raises(RewardProgramError, match=r"does not pass the reward check.*--trusted"):
+        _read_file(str(evil), "CartPole-v1", checked=True)
+    assert _read_file(str(evil), "CartPole-v1", checked=False).source == EVIL
+    assert not (tmp_path / "PWNED").exists()  # reading is not running
