@@ -38,7 +38,10 @@ class Task:
     candidate a search uses by default (None: `ppo.total_timesteps`); it should be small enough that
     the human reward has not yet reached the fitness ceiling, or a search has nothing to find.
     `context_text`, when set, replaces the context generated from the environment's source (for
-    environments whose reward the transform cannot find).
+    environments whose reward the transform cannot find). `practical_on` says where a search on the
+    task is practical ("CPU" or "GPU"); `baseline_scores`, where measured, holds the mean
+    best-checkpoint fitness of the `human` and `sparse` rewards at the search budget (with the number
+    of seeds under `seeds`), for listings and reports.
     """
 
     name: str
@@ -56,6 +59,8 @@ class Task:
     fitness_range: tuple[float, float] | None = None
     search_timesteps: int | None = None
     context_text: str | None = None
+    practical_on: str = "CPU"
+    baseline_scores: Mapping[str, float] | None = None
 
     @functools.cached_property
     def env(self) -> EnvAdapter:
