@@ -20,10 +20,14 @@ MINATAR = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "SpaceInvad
 DEEP_SEA = "DeepSea-20"
 
 
-def _edited_transitions(name: str, edit, n_envs: int = 8, n_steps: int = 512, seed: int = 2):
-    """Random (state, action) pairs, states edited by `edit(key, state)`, stepped again by the environment."""
+def _edited_transitions(name: str, edit, seed: int = 2):
+    """Random (state, action) pairs, states edited by `edit(key, state)`, stepped again by the environment.
+
+    The random rollout has check_task's shape (8 environments, 1000 steps or the episode limit), so
+    that its compiled program, and the programs' compiled rewards, come from the compilation cache.
+    """
     task = tasks.get(name)
-    base = random_transitions(task, n_envs=n_envs, n_steps=n_steps, seed=seed)
+    base = random_transitions(task, n_envs=8, n_steps=max(1000, task.env.max_episode_steps), seed=seed)
     n = base.action.shape[0]
     k_edit, k_step = jax.random.split(jax.random.PRNGKey(seed + 1))
     state = edit(k_edit, base.state, n)
@@ -123,3 +127,65 @@ def test_deep_sea_programs_against_the_environments_reward():
     np.testing.assert_array_equal(sparse, (env > 0.5).astype(np.float32))
     np.testing.assert_array_equal(comps["right_bonus"] > 0, comps["move_cost"] < 0)
     assert sparse.sum() > 20 and (np.asarray(out.terminated)).sum() > 100
+
+
+NEW_TASKS = (*MINATAR, DEEP_SEA)
+
+
+def test_new_tasks_are_registered_and_pass_check_task():
+    """One test for the five tasks: each check compiles a random rollout, which the compile cache keeps."""
+    from rewardlab.tasks.check import check_task
+
+    assert set(tasks.names()) >= set(NEW_TASKS)
+    for name in NEW_TASKS:
+        check_task(tasks.get(name))
+
+
+@pytest.mark.parametrize(
+    ("name", "dynamics"),
+    [
+        ("Breakout-MinAtar", "def step_ball_brick"),
+        ("Freeway-MinAtar", "def step_agent"),
+        ("SpaceInvaders-MinAtar", "def step_aliens"),
+        ("Asterix-MinAtar", "def step_entities"),
+        (DEEP_SEA, "denoised_return = state.denoised_return + "),
+    ],
+)
+def test_new_task_contexts_keep_the_dynamics_and_lose_the_reward(name, dynamics):
+    import re
+
+    from rewardlab.tasks.context import CODE_FENCE
+
+    text = tasks.get(name).context
+    code = text.split(CODE_FENCE, 1)[1].split("```", 1)[0]
+    assert dynamics in code
+    assert not re.search("reward", code, re.IGNORECASE), [ln for ln in code.splitlines() if "eward" in ln]
+    for field in tasks.get(name).state_doc:
+        assert f"`{field}`" in text
+
+
+HELPER_ENV = '''
+def move(state, action):
+    x = state.x + action
+    reward = jnp.where(x > 3, 1.0, 0.0)
+    return state.replace(x=x), reward
+
+
+class Env:
+    def step_env(self, key, state, action, params):
+        key_reward, key_noise = split(key)
+        state, reward = move(state, action)
+        done, bonus_reward = x_done(state), 0
+        return obs(state), state, reward, done, {}
+'''
+
+
+def test_split_helper_rewards_keeps_the_state_update():
+    from rewardlab.tasks.context import RewardAnchor
+    from rewardlab.tasks.helper_context import split_helper_rewards
+
+    out = split_helper_rewards(HELPER_ENV, RewardAnchor("Env", "step_env", "helper_env"))
+    assert "state = move(state, action)" in out  # the helper's call keeps the state it returns
+    assert "return state.replace(x=x)" in out  # the helper returns the state alone
+    assert "_, key_noise = split(key)" in out  # a reward-named key is blanked, its neighbour kept
+    assert "done = x_done(state)" in out and "bonus_reward = 0" in out  # literal tuples are split
