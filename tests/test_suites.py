@@ -189,3 +189,26 @@ def test_split_helper_rewards_keeps_the_state_update():
     assert "return state.replace(x=x)" in out  # the helper returns the state alone
     assert "_, key_noise = split(key)" in out  # a reward-named key is blanked, its neighbour kept
     assert "done = x_done(state)" in out and "bonus_reward = 0" in out  # literal tuples are split
+
+
+# (task, seeds, human's final fitness at least, and at least this much above sparse's; mean over seeds).
+# Thresholds come from the calibration in docs/tasks.md (5 seeds at the search budget), with margin:
+# a batch of 4 runs does not train bit-identically to the calibration's batch of 10 (DEVELOPERS.md).
+LEARNING = [
+    (DEEP_SEA, (0, 1, 2, 3), 0.25, 0.25),  # calibration: human 0.6 (3 of 5 seeds), sparse 0
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "seeds", "human_min", "gap"), LEARNING)
+def test_human_beats_sparse_at_the_search_budget(name, seeds, human_min, gap):
+    import dataclasses
+
+    from rewardlab.engines import ppo_jax
+
+    task = tasks.get(name)
+    cfg = dataclasses.replace(task.ppo, total_timesteps=task.search_budget, n_checkpoints=2)
+    results = ppo_jax.train(task, [task.human, task.sparse], cfg, seeds=seeds)
+    human = np.mean([r.final_fitness for r in results[: len(seeds)]])
+    sparse = np.mean([r.final_fitness for r in results[len(seeds) :]])
+    assert human >= human_min and human - sparse >= gap, (human, sparse)

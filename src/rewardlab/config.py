@@ -46,7 +46,7 @@ class PPOConfig:
     )
     conv: tuple[int, ...] = _f((16,), "Output channels of each 3x3 convolution of the cnn torso.")
     conv_stride: int = _f(
-        2, "Stride of the cnn torso's convolutions (2 halves the grid: 5x as fast as 1 on a CPU for MinAtar)."
+        2, "Stride of the cnn torso's convolutions (2 halves each side of the grid per layer)."
     )
     activation: str = _f("tanh", "Hidden activation: tanh or relu.")
     normalize_obs: bool = _f(False, "Normalise observations with running mean/variance.")

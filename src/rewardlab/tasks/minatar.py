@@ -34,9 +34,9 @@ GRID = (
 )
 
 # A 3x3 convolution with 16 channels as in MinAtar's baseline network, with stride 2 and a 64-unit
-# hidden layer to fit a CPU (see docs/tasks.md). Evaluation samples actions: Breakout and Space Invaders
-# are deterministic, so a greedy policy would replay one or two episodes; MinAtar's own results report
-# the stochastic agent's score too.
+# hidden layer to fit a CPU. Evaluation samples actions: Breakout and Space Invaders are deterministic
+# given the actions (Breakout draws only the ball's start), so a greedy policy would replay one or two
+# episodes and its score would say little about the policy.
 MINATAR_PPO = PPOConfig(
     total_timesteps=1_000_000,
     num_envs=32,
