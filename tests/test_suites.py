@@ -164,6 +164,19 @@ def test_new_task_contexts_keep_the_dynamics_and_lose_the_reward(name, dynamics)
         assert f"`{field}`" in text
 
 
+def test_tasks_command_shows_where_budget_and_measured_scores(capsys):
+    from rewardlab.cli import main
+
+    assert main(["tasks"]) == 0
+    listing = capsys.readouterr().out
+    assert "search steps" in listing
+    row = next(ln for ln in listing.splitlines() if ln.startswith("Freeway-MinAtar"))
+    assert " CPU " in row and "40,960" in row
+    assert main(["tasks", "--show", DEEP_SEA]) == 0
+    shown = capsys.readouterr().out
+    assert "measured at 51,200 steps" in shown and "human 0.6, sparse 0" in shown
+
+
 HELPER_ENV = '''
 def move(state, action):
     x = state.x + action
@@ -191,17 +204,21 @@ def test_split_helper_rewards_keeps_the_state_update():
     assert "done = x_done(state)" in out and "bonus_reward = 0" in out  # literal tuples are split
 
 
-# (task, seeds, human's final fitness at least, and at least this much above sparse's; mean over seeds).
-# Thresholds come from the calibration in docs/tasks.md (5 seeds at the search budget), with margin:
-# a batch of 4 runs does not train bit-identically to the calibration's batch of 10 (DEVELOPERS.md).
+# (task, seeds, human's final fitness at least, human ahead of sparse by at least): means over the seeds.
+# "Ahead" is the fitness averaged over the run's two checkpoints (half-way and at the end): how much
+# sooner the human reward teaches the task, which is steadier over few seeds than the end point alone
+# (on Freeway the sparse reward catches up on most seeds and stalls on a few). Thresholds come from the
+# calibration in docs/tasks.md with margin: a batch of a few runs does not train bit-identically to the
+# calibration's batch of 10 (DEVELOPERS.md).
 LEARNING = [
-    (DEEP_SEA, (0, 1, 2, 3), 0.25, 0.25),  # calibration: human 0.6 (3 of 5 seeds), sparse 0
+    (DEEP_SEA, (0, 1, 2, 3), 0.25, 0.25),  # calibration at 51,200 steps: human 0.6 (3 of 5), sparse 0
+    ("Freeway-MinAtar", (0, 1, 2), 20.0, 3.0),  # at 40,960 steps: final 27.1 vs 20.3; half-way 23.4 vs 13.7
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "seeds", "human_min", "gap"), LEARNING)
-def test_human_beats_sparse_at_the_search_budget(name, seeds, human_min, gap):
+@pytest.mark.parametrize(("name", "seeds", "human_min", "ahead"), LEARNING)
+def test_human_beats_sparse_at_the_search_budget(name, seeds, human_min, ahead):
     import dataclasses
 
     from rewardlab.engines import ppo_jax
@@ -209,6 +226,10 @@ def test_human_beats_sparse_at_the_search_budget(name, seeds, human_min, gap):
     task = tasks.get(name)
     cfg = dataclasses.replace(task.ppo, total_timesteps=task.search_budget, n_checkpoints=2)
     results = ppo_jax.train(task, [task.human, task.sparse], cfg, seeds=seeds)
-    human = np.mean([r.final_fitness for r in results[: len(seeds)]])
-    sparse = np.mean([r.final_fitness for r in results[len(seeds) :]])
-    assert human >= human_min and human - sparse >= gap, (human, sparse)
+    human, sparse = results[: len(seeds)], results[len(seeds) :]
+
+    def curve(runs):
+        return np.mean([[c.fitness for c in r.checkpoints] for r in runs])
+
+    final = np.mean([r.final_fitness for r in human])
+    assert final >= human_min and curve(human) - curve(sparse) >= ahead, (final, curve(human), curve(sparse))
