@@ -59,16 +59,18 @@ def test_batch_gives_each_candidate_the_result_it_gets_alone():
 
 
 BREAKOUT = tasks.get("Breakout-MinAtar")
-# The CNN torso's smallest program: 2 updates of 4 envs x 16 steps, 2 short evaluations.
+DEEP_SEA = tasks.get("DeepSea-20")
+# The CNN torso's smallest program, on DeepSea's 20x20 grid (its 20-step episodes compile and evaluate
+# far faster than a MinAtar game's 1000): 2 updates of 4 envs x 20 steps, 2 short evaluations.
 TINY_CNN = dataclasses.replace(
-    BREAKOUT.ppo, total_timesteps=128, num_envs=4, num_steps=16, num_minibatches=2, n_checkpoints=2,
-    eval_episodes=2,
+    DEEP_SEA.ppo, torso="cnn", conv=(8,), conv_stride=2, hidden=(16,), total_timesteps=160, num_envs=4,
+    num_steps=20, num_minibatches=2, n_checkpoints=2, eval_episodes=2,
 )
 
 
 def test_cnn_batch_gives_each_candidate_the_result_it_gets_alone():
-    both = ppo_jax.train(BREAKOUT, [BREAKOUT.human, BREAKOUT.sparse], TINY_CNN, seeds=[3])
-    alone = ppo_jax.train(BREAKOUT, [BREAKOUT.sparse], TINY_CNN, seeds=[3])
+    both = ppo_jax.train(DEEP_SEA, [DEEP_SEA.human, DEEP_SEA.sparse], TINY_CNN, seeds=[3])
+    alone = ppo_jax.train(DEEP_SEA, [DEEP_SEA.sparse], TINY_CNN, seeds=[3])
     for a, b in zip(both[1].checkpoints, alone[0].checkpoints, strict=True):
         assert dataclasses.replace(a, seconds=0.0) == dataclasses.replace(b, seconds=0.0)
     assert len(alone[0].checkpoints) == 2 and both[0].checkpoints != both[1].checkpoints
@@ -197,5 +199,6 @@ def test_run_init_has_no_batched_qr_that_can_deadlock_the_cpu_pool():
 def _cnn_init():
     from rewardlab.rewards.program import load_reward_fn
 
+    cfg = dataclasses.replace(BREAKOUT.ppo, num_envs=4)  # the MinAtar tasks' own CNN
     prepared = ppo_jax.prepare_rewards(BREAKOUT, [("sparse", load_reward_fn(BREAKOUT.sparse))])
-    return ppo_jax.build_program(BREAKOUT, TINY_CNN, ppo_jax.batched_reward(prepared, 1), 1, 1).init
+    return ppo_jax.build_program(BREAKOUT, cfg, ppo_jax.batched_reward(prepared, 1), 1, 1).init

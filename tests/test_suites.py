@@ -26,12 +26,15 @@ def _edited_transitions(name: str, edit, seed: int = 2):
     The random rollout has check_task's shape (8 environments, 1000 steps or the episode limit), so
     that its compiled program, and the programs' compiled rewards, come from the compilation cache.
     """
+    from rewardlab.jax_cache import enable_compilation_cache
+
+    enable_compilation_cache()
     task = tasks.get(name)
     base = random_transitions(task, n_envs=8, n_steps=max(1000, task.env.max_episode_steps), seed=seed)
     n = base.action.shape[0]
     k_edit, k_step = jax.random.split(jax.random.PRNGKey(seed + 1))
     state = edit(k_edit, base.state, n)
-    out = jax.vmap(task.env.step)(jax.random.split(k_step, n), state, base.action)
+    out = jax.jit(jax.vmap(task.env.step))(jax.random.split(k_step, n), state, base.action)
     return state, base.action, out
 
 
