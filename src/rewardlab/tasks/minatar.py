@@ -73,6 +73,7 @@ def _task(stem: str, **fields) -> Task:
     context built from the game's source."""
     name = fields.pop("name")
     ppo_overrides = fields.pop("ppo", {})
+    fields["fitness_doc"] += " (the policy's actions are sampled, not its most likely ones)"
     task = Task(
         name=name,
         make_env=_env(name),
