@@ -69,11 +69,16 @@ def test_no_reward_leaks_into_the_context_code(task_name):
     assert "reward" not in code.lower()
     source = _env_source(task_name)
     expressions = _reward_expressions(source)
+    helper_split = tasks.get(task_name).context_text is not None
     assert expressions or task_name == "MountainCar-v0"  # MountainCar's reward is the constant -1.0
     for expr in expressions:
         if expr.isidentifier():
             # A bare name (Asterix's `reward += collision_gold`) was the reward only through that statement,
             # which is gone; the name itself can be dynamics (a picked-up treasure leaves the board).
+            continue
+        if helper_split and isinstance(ast.parse(expr, mode="eval").body, ast.Call):
+            # `state, reward = step_ball_brick(...)` (MinAtar, DeepSea): the call stays for the state it
+            # returns, and the helper no longer returns the reward (no "reward" is left in the code).
             continue
         assert expr not in code, f"{task_name}: reward expression {expr!r} leaked"
     for expr in KNOWN_REWARD_EXPRESSIONS:

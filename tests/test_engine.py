@@ -58,6 +58,61 @@ def test_batch_gives_each_candidate_the_result_it_gets_alone():
     assert both[0].checkpoints != both[1].checkpoints  # different rewards really train differently
 
 
+BREAKOUT = tasks.get("Breakout-MinAtar")
+DEEP_SEA = tasks.get("DeepSea-20")
+# The CNN torso's smallest program, on DeepSea's 20x20 grid (its 20-step episodes compile and evaluate
+# far faster than a MinAtar game's 1000): 2 updates of 4 envs x 20 steps, 2 short evaluations.
+TINY_CNN = dataclasses.replace(
+    DEEP_SEA.ppo, torso="cnn", conv=(8,), conv_stride=2, hidden=(16,), total_timesteps=160, num_envs=4,
+    num_steps=20, num_minibatches=2, n_checkpoints=2, eval_episodes=2,
+)
+
+
+def test_cnn_batch_gives_each_candidate_the_result_it_gets_alone():
+    both = ppo_jax.train(DEEP_SEA, [DEEP_SEA.human, DEEP_SEA.sparse], TINY_CNN, seeds=[3])
+    alone = ppo_jax.train(DEEP_SEA, [DEEP_SEA.sparse], TINY_CNN, seeds=[3])
+    for a, b in zip(both[1].checkpoints, alone[0].checkpoints, strict=True):
+        assert dataclasses.replace(a, seconds=0.0) == dataclasses.replace(b, seconds=0.0)
+    assert len(alone[0].checkpoints) == 2 and both[0].checkpoints != both[1].checkpoints
+
+
+def test_cnn_torso_shapes_and_validation():
+    import jax
+
+    from rewardlab.engines import policy as P
+
+    torso = P.make_torso("cnn", (10, 10, 4), (64,), (16, 8), stride=2)
+    assert torso.conv_out == 3 * 3 * 8  # 10 -> 5 -> 3
+    params = P.net_init(jax.random.PRNGKey(0), torso, 3, out_gain=0.01)
+    assert params["conv0"].shape == (9 * 4, 16) and params["conv1"].shape == (9 * 16, 8)
+    assert params["w0"].shape == (72, 64) and params["w1"].shape == (64, 3)
+    out = P.net_apply(params, torso, jnp.ones((5, 7, 400)), "relu")
+    assert out.shape == (5, 7, 3)
+    assert P.make_torso("cnn", (20, 20), (8,), (4,), 1).conv_out == 20 * 20 * 4  # a 2-D grid: one channel
+    with pytest.raises(ValueError, match="height, width"):
+        P.make_torso("cnn", (4,), (8,), (4,))
+    with pytest.raises(ValueError, match="torso must be"):
+        P.make_torso("resnet", (4,), (8,), ())
+
+
+def test_cnn_matches_a_convolution():
+    """The patches-times-matrix convolution equals lax's convolution with the same kernel."""
+    import jax
+
+    from rewardlab.engines import policy as P
+
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, 10, 10, 4))
+    params = P.conv_init(jax.random.PRNGKey(2), (4, 6))
+    params["conv_b0"] = jnp.arange(6.0)
+    for stride in (1, 2):
+        ours = P.conv_apply(params, x, "tanh", stride)
+        kernel = params["conv0"].reshape(3, 3, 4, 6)
+        ref = jax.lax.conv_general_dilated(
+            x, kernel, (stride, stride), [(1, 1), (1, 1)], dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+        np.testing.assert_allclose(np.asarray(ours), np.tanh(np.asarray(ref) + np.arange(6.0)), atol=1e-5)
+
+
 def test_results_record_components_and_true_final_states():
     src = CARTPOLE.sparse.source.replace(
         'return alive, {"alive": alive}',
@@ -131,10 +186,19 @@ def test_run_init_has_no_batched_qr_that_can_deadlock_the_cpu_pool():
     prog = ppo_jax.build_program(task, cfg, ppo_jax.batched_reward(prepared, width), width, 1)
     n = 64
     keys = jnp.stack([jax.random.PRNGKey(s) for s in range(n)])
-    hlo = ppo_jax.init_hlo(prog.init, keys, jnp.zeros((n,), jnp.int32))
-    lapack = [ln for ln in hlo.splitlines() if 'custom_call_target="lapack_' in ln]
-    assert any("geqrf" in ln for ln in lapack), "expected the orthogonal init's QR in the init program"
-    assert all('num_batch_dims="0"' in ln for ln in lapack), [ln[:160] for ln in lapack]
+    for init in (prog.init, _cnn_init()):  # the CNN torso's kernels are orthogonal too
+        hlo = ppo_jax.init_hlo(init, keys, jnp.zeros((n,), jnp.int32))
+        lapack = [ln for ln in hlo.splitlines() if 'custom_call_target="lapack_' in ln]
+        assert any("geqrf" in ln for ln in lapack), "expected the orthogonal init's QR in the init program"
+        assert all('num_batch_dims="0"' in ln for ln in lapack), [ln[:160] for ln in lapack]
     # the same program under vmap batches them (what this test guards against)
     batched = jax.jit(jax.vmap(prog.init)).lower(keys, jnp.zeros((n,), jnp.int32)).compile().as_text()
     assert any('lapack_sgeqrf' in ln and 'num_batch_dims="1"' in ln for ln in batched.splitlines())
+
+
+def _cnn_init():
+    from rewardlab.rewards.program import load_reward_fn
+
+    cfg = dataclasses.replace(BREAKOUT.ppo, num_envs=4)  # the MinAtar tasks' own CNN
+    prepared = ppo_jax.prepare_rewards(BREAKOUT, [("sparse", load_reward_fn(BREAKOUT.sparse))])
+    return ppo_jax.build_program(BREAKOUT, cfg, ppo_jax.batched_reward(prepared, 1), 1, 1).init

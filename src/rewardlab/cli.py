@@ -139,11 +139,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         except Exception as exc:  # a broken installed entry point must not hide the others
             print(f"warning: task {name} could not be loaded: {exc}", file=sys.stderr)
             continue
-        rows.append((name, t.action_doc.split(":")[0], f"{t.ppo.total_timesteps:,}", t.fitness_doc))
-    widths = [max(len(r[i]) for r in [*rows, ("task", "action", "steps", "fitness")]) for i in range(3)]
-    header = ("task", "action", "steps", "fitness")
+        action = t.action_doc.split(":")[0]
+        rows.append((name, action, t.practical_on, f"{t.search_budget:,}", t.fitness_doc))
+    header = ("task", "action", "on", "search steps", "fitness")
+    widths = [max(len(r[i]) for r in [*rows, header]) for i in range(4)]
     for r in [header, *rows]:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}")
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]}")
+    print("\non: where a search on the task is practical; search steps: per candidate (--show for scores)")
     return 0
 
 
@@ -159,8 +161,14 @@ def _show_task(task, ref) -> None:
         print(f"  {k:{width}s} {v}")
     print(
         f"\nbudgets: {task.ppo.total_timesteps:,} steps per training run (train), "
-        f"{task.search_budget:,} per candidate in a search"
+        f"{task.search_budget:,} per candidate in a search (practical on {task.practical_on})"
     )
+    scores = task.baseline_scores
+    if scores is not None:
+        print(
+            f"measured at {scores.steps:,} steps, best-checkpoint fitness, mean of {scores.seeds} seeds: "
+            f"human {scores.human:.3g}, sparse {scores.sparse:.3g} ({scores.source})"
+        )
     print(f"\nhuman reward:\n{task.human.source.rstrip()}\n\nsparse reward:\n{task.sparse.source.rstrip()}")
 
 

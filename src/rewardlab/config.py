@@ -37,7 +37,16 @@ class PPOConfig:
     vf_coef: float = _f(0.5, "Value-loss coefficient.")
     max_grad_norm: float = _f(0.5, "Global gradient-norm clip.")
     hidden: tuple[int, ...] = _f(
-        (64, 64), "Hidden layer sizes of the actor and of the critic (separate MLPs)."
+        (64, 64), "Hidden (dense) layer sizes of the actor and of the critic (separate networks)."
+    )
+    torso: str = _f(
+        "mlp",
+        "Network body: mlp (the flattened observation into the hidden layers) or cnn (3x3 convolutions "
+        "over the observation grid, then the hidden layers; for image-like observations).",
+    )
+    conv: tuple[int, ...] = _f((16,), "Output channels of each 3x3 convolution of the cnn torso.")
+    conv_stride: int = _f(
+        2, "Stride of the cnn torso's convolutions (2 halves each side of the grid per layer)."
     )
     activation: str = _f("tanh", "Hidden activation: tanh or relu.")
     normalize_obs: bool = _f(False, "Normalise observations with running mean/variance.")
@@ -46,7 +55,12 @@ class PPOConfig:
         0.0, "Initial log standard deviation of the Gaussian policy (continuous actions)."
     )
     n_checkpoints: int = _f(10, "Checkpoints per run at which fitness and reward components are recorded.")
-    eval_episodes: int = _f(16, "Evaluation episodes per checkpoint (run in parallel, greedy policy).")
+    eval_episodes: int = _f(16, "Evaluation episodes per checkpoint (run in parallel).")
+    eval_greedy: bool = _f(
+        True,
+        "Evaluate with the policy's most likely action; false samples actions, for deterministic games "
+        "in which a greedy policy plays the same episode every time.",
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -58,6 +72,7 @@ class PPOConfig:
             "num_minibatches",
             "n_checkpoints",
             "eval_episodes",
+            "conv_stride",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
@@ -72,6 +87,10 @@ class PPOConfig:
             problems.append(f"gae_lambda must be in [0, 1] (got {self.gae_lambda})")
         if self.lr <= 0:
             problems.append(f"lr must be > 0 (got {self.lr})")
+        if self.torso not in ("mlp", "cnn"):
+            problems.append(f"torso must be 'mlp' or 'cnn' (got {self.torso!r})")
+        if self.torso == "cnn" and (not self.conv or min(self.conv) < 1):
+            problems.append(f"the cnn torso needs conv channel counts >= 1 (got {self.conv})")
         if self.activation not in ("tanh", "relu"):
             problems.append(f"activation must be 'tanh' or 'relu' (got {self.activation!r})")
         if problems:

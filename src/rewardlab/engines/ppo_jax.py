@@ -220,7 +220,8 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
     """The three per-run functions (init, training chunk, evaluation); `train` vmaps and jits them."""
     env = task.env
     spec = env.action_spec
-    obs_dim = int(np.prod(env.obs_shape))
+    torso = P.make_torso(cfg.torso, env.obs_shape, cfg.hidden, cfg.conv, cfg.conv_stride)
+    obs_dim = torso.obs_dim
     n_envs, n_steps = cfg.num_envs, cfg.num_steps
     total_opt_steps = cfg.num_updates * cfg.update_epochs * cfg.num_minibatches
     lr = optax.linear_schedule(cfg.lr, 0.0, total_opt_steps) if cfg.anneal_lr else cfg.lr
@@ -236,7 +237,7 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
 
     def init(key: jax.Array, cand: jax.Array) -> Runner:
         k_params, k_env, k_run = jax.random.split(key, 3)
-        params = P.agent_init(k_params, obs_dim, spec, cfg.hidden, cfg.log_std_init)
+        params = P.agent_init(k_params, torso, spec, cfg.log_std_init)
         obs, env_state = v_reset(jax.random.split(k_env, n_envs))
         zeros = jnp.zeros((n_envs,), jnp.float32)
         return Runner(
@@ -256,8 +257,8 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         r, st = carry
         key, k_act, k_step, k_reset = jax.random.split(r.key, 4)
         obs_n = norm_obs(r.obs_stats, r.obs)
-        out = P.policy_out(r.params, obs_n, cfg.activation)
-        v = P.value(r.params, obs_n, cfg.activation)
+        out = P.policy_out(r.params, torso, obs_n, cfg.activation)
+        v = P.value(r.params, torso, obs_n, cfg.activation)
         action, logp = P.sample_action(k_act, out, r.params.log_std, spec)
         a_env = P.env_action(action, spec)
         obs_st, s_st, r_env, term, trunc = v_step(jax.random.split(k_step, n_envs), r.env_state, a_env)
@@ -275,7 +276,7 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
             scaled = total / jnp.sqrt(ret_stats.var + 1e-8)
             ret_acc = jnp.where(done, 0.0, ret_acc)
         # Bootstrap time-limit truncations with the value of the true final state.
-        v_final = P.value(r.params, norm_obs(r.obs_stats, obs_st), cfg.activation)
+        v_final = P.value(r.params, torso, norm_obs(r.obs_stats, obs_st), cfg.activation)
         train_reward = scaled + cfg.gamma * v_final * (trunc & ~term)
 
         ep = EpisodeAcc(r.episode.reward_return + total, r.episode.env_return + r_env, r.episode.length + 1)
@@ -298,12 +299,12 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         return (r, st), trans
 
     def loss_fn(params: P.AgentParams, batch: Transition, adv: jax.Array, target: jax.Array):
-        out = P.policy_out(params, batch.obs, cfg.activation)
+        out = P.policy_out(params, torso, batch.obs, cfg.activation)
         logp = P.log_prob(out, params.log_std, batch.action, spec)
         ratio = jnp.exp(logp - batch.logp)
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         actor = -jnp.mean(jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * adv))
-        v = P.value(params, batch.obs, cfg.activation)
+        v = P.value(params, torso, batch.obs, cfg.activation)
         v_clip = batch.value + jnp.clip(v - batch.value, -cfg.clip_eps, cfg.clip_eps)
         critic = 0.5 * jnp.mean(jnp.maximum((v - target) ** 2, (v_clip - target) ** 2))
         ent = jnp.mean(P.entropy(out, params.log_std, spec))
@@ -337,7 +338,7 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
 
     def one_update(carry: tuple[Runner, ChunkStats], _: None):
         (r, st), traj = jax.lax.scan(env_step, carry, None, length=n_steps)
-        last_v = P.value(r.params, norm_obs(r.obs_stats, r.obs), cfg.activation)
+        last_v = P.value(r.params, torso, norm_obs(r.obs_stats, r.obs), cfg.activation)
         adv, target = compute_gae(traj.reward, traj.value, traj.done, last_v, cfg.gamma, cfg.gae_lambda)
         key, k_upd = jax.random.split(r.key)
         r = update(r._replace(key=key), traj, adv, target, k_upd)
@@ -377,8 +378,14 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
 
         def step(carry, k):
             obs, state, acc = carry
-            out = P.policy_out(r.params, norm_obs(r.obs_stats, obs.reshape(n, obs_dim)), cfg.activation)
-            a_env = P.env_action(P.greedy_action(out, spec), spec)
+            obs_n = norm_obs(r.obs_stats, obs.reshape(n, obs_dim))
+            out = P.policy_out(r.params, torso, obs_n, cfg.activation)
+            if cfg.eval_greedy:
+                action = P.greedy_action(out, spec)
+            else:
+                k, k_act = jax.random.split(k)
+                action, _ = P.sample_action(k_act, out, r.params.log_std, spec)
+            a_env = P.env_action(action, spec)
             obs2, state2, r_env, term, trunc = v_step(jax.random.split(k, n), state, a_env)
             total, _ = v_reward(r.cand, state, a_env, state2, r_env)
             live = ~acc["ended"]

@@ -26,6 +26,22 @@ FitnessFn = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, ja
 
 
 @dataclass(frozen=True)
+class BaselineScores:
+    """The human and sparse rewards' fitness at a task's search budget, as measured for its calibration.
+
+    Each score is the mean over `seeds` seeds of the best checkpoint's fitness (what a search ranks a
+    candidate by) after `steps` environment steps; `source` says where the measurement and its command
+    are written down. Kept on the task so that listings show the room a search has above `human`.
+    """
+
+    steps: int
+    seeds: int
+    human: float
+    sparse: float
+    source: str = "docs/tasks.md"
+
+
+@dataclass(frozen=True)
 class Task:
     """A reward-design problem.
 
@@ -38,7 +54,9 @@ class Task:
     candidate a search uses by default (None: `ppo.total_timesteps`); it should be small enough that
     the human reward has not yet reached the fitness ceiling, or a search has nothing to find.
     `context_text`, when set, replaces the context generated from the environment's source (for
-    environments whose reward the transform cannot find).
+    environments whose reward the transform cannot find). `practical_on` says where a search on the
+    task is practical ("CPU" or "GPU"); `baseline_scores`, where measured, records how the `human`
+    and `sparse` rewards score at the search budget, so that a user can see how much room a search has.
     """
 
     name: str
@@ -56,6 +74,8 @@ class Task:
     fitness_range: tuple[float, float] | None = None
     search_timesteps: int | None = None
     context_text: str | None = None
+    practical_on: str = "CPU"
+    baseline_scores: BaselineScores | None = None
 
     @functools.cached_property
     def env(self) -> EnvAdapter:

@@ -30,7 +30,7 @@ def _fail(task: Task, msg: str) -> TaskCheckError:
     return TaskCheckError(f"task {task.name!r}: {msg}")
 
 
-def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
+def check_task(task: Task, n_envs: int = 8, n_steps: int | None = None) -> None:
     """Raise TaskCheckError if `task` breaks the contract; return None if it passes.
 
     Checks: text fields are filled in; the environment adapter has a discrete or box action space, an
@@ -38,7 +38,8 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
     named record of numeric arrays; `state_doc` documents exactly its fields; the human and sparse programs
     load and return a finite scalar total and a dict of finite scalar components on random
     transitions (terminal ones included); the fitness of random-policy episodes is finite and
-    inside `fitness_range`.
+    inside `fitness_range`. The random rollout runs `n_steps` steps per environment (default: 1000, or
+    the episode limit when that is longer, so that an episode always ends).
     """
     enable_compilation_cache()  # the random rollout compiles the same program in every command
     for field in ("name", "description", "fitness_doc", "action_doc"):
@@ -85,7 +86,7 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int = 1000) -> None:
             f"unknown {sorted(documented - fields)}",
         )
 
-    tr = random_transitions(task, n_envs, n_steps)
+    tr = random_transitions(task, n_envs, n_steps or max(1000, limit))
     for program in (task.human, task.sparse):
         try:
             fn = transition_fn(load_reward_fn(program))
