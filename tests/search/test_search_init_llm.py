@@ -4,6 +4,8 @@ with a scripted LLM and training replaced by hand-set scores (nothing is trained
 
 from __future__ import annotations
 
+import shutil
+
 from rewardlab import tasks
 from rewardlab.llm import ScriptedBackend
 from rewardlab.runfolder import Candidate, EvalRecord, read_candidate
@@ -106,3 +108,19 @@ def test_a_run_folder_from_before_asks_and_stores_as_it_did(tmp_path, monkeypatc
 def test_init_help_promises_what_the_loop_does():
     help_text = SearchConfig.__dataclass_fields__["init"].metadata["help"]
     assert "candidate 0" in help_text and "confirmation always includes it" in help_text
+
+
+def test_a_resumed_run_asks_the_same_requests_and_gets_the_cached_replies(tmp_path, monkeypatch):
+    # the brief is rebuilt from the folder on resume: a killed iteration must ask exactly what it asked
+    # (same cache key), or the LLM would be paid twice and a manual user asked again
+    store, _, _ = _run(tmp_path, monkeypatch)
+    for j in range(2):
+        shutil.rmtree(store.candidate_dir(0, 2, j))  # killed before iteration 2's candidates were saved
+    config = SearchConfig.from_dict(store.read_config())
+    empty = ScriptedBackend([])  # any request that misses the cache raises: it ran out of replies
+    llm = _Scripted(store, config, empty)
+    state, task, quiet = loop._Restart(), tasks.get("CartPole-v1"), Progress(3, enabled=False)
+    for i in range(3):
+        loop.run_iteration(store, config, task, None, 0, i, state, llm, quiet)  # type: ignore[arg-type]
+    assert empty.calls == []
+    assert read_candidate(store.layout, 0, 2, 1) is not None
