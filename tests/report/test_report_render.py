@@ -26,6 +26,12 @@ def test_summary_holds_every_candidate_and_the_final_table(tmp_path):
     # IQM of 3 values (30, 40, 50): weights 1/6, 2/3, 1/6 -> 40
     # human-normalised (mean): (40 - 10) / |20 - 10| = 3
     assert s["final"]["human_normalised_mean"]["value"] == pytest.approx(3.0)
+    # Method - Human per seed: 30-20, 40-20, 50-20 -> mean 20, better on all 3; Human and Sparse do not
+    # vary over seeds, so their gap of 10 is not noise
+    diff = s["final"]["method_minus_human"]
+    assert (diff["n"], diff["mean"], diff["wins"], diff["ties"]) == (3, 20.0, 3, 0)
+    assert 10.0 <= diff["ci"][0] <= 20.0 <= diff["ci"][1] <= 30.0
+    assert s["final"]["human_sparse_gap"]["unreliable"] is False
     win = s["winner"]
     assert win["id"] == "r0-i1-c0" and win["previous"] == "r0-i0-c0"
     assert "-    up = 1.0" in win["diff"] and "+    up = 2.0" in win["diff"]
@@ -64,6 +70,8 @@ def test_report_html_is_static_and_has_every_section(tmp_path):
     for text in (
         "Final evaluation",
         "Human-normalised score",
+        "Method &minus; Human, paired by seed: <b>+20</b>",
+        "Method better on 3 of 3 seeds.",
         "Best fitness so far",
         "Reward components of the winner",
         "Diff against the previous best",
@@ -111,3 +119,19 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert "<td>Method</td><td>3</td><td>40</td><td>40</td>" in dom
     assert "<td>Human</td><td>3</td><td>20</td><td>20</td>" in dom
     assert "<svg" in dom
+
+
+def test_the_page_warns_when_the_human_normalised_score_divides_by_noise():
+    from rewardlab.report.render import _paired_lines
+
+    final = {
+        "method_minus_human": {"n": 4, "mean": -1.25, "ci": [-3.0, 0.5], "wins": 1, "ties": 1},
+        "human_sparse_gap": {"unreliable": True, "message": "|Human - Sparse| = 2 is within the seed noise"},
+    }
+    lines = _paired_lines(final)
+    assert lines[0] == (
+        "<p>Method &minus; Human, paired by seed: <b>-1.25</b> (95% CI [-3, 0.5]); Method better on 1 of 4 "
+        "seeds, tied on 1.</p>"
+    )
+    assert "unreliable</b>: |Human - Sparse| = 2 is within the seed noise." in lines[1]
+    assert _paired_lines({**final, "human_sparse_gap": {"unreliable": False, "message": ""}}) == lines[:1]

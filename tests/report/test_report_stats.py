@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from rewardlab.report.stats import bootstrap_ci, human_normalised, iqm, summarise
+from rewardlab.report.stats import (
+    bootstrap_ci,
+    gap_noise,
+    human_normalised,
+    iqm,
+    paired_difference,
+    summarise,
+)
 
 
 def test_iqm_multiple_of_four_is_mean_of_middle_half():
@@ -67,3 +74,26 @@ def test_bootstrap_of_mean_two_points_by_hand():
 def test_summarise_drops_non_finite_values():
     s = summarise([1.0, math.nan, 3.0])
     assert s.n == 2 and s.mean == 2.0 and s.values == (1.0, 3.0)
+
+
+def test_paired_difference_by_hand():
+    method = {0: 40.0, 1: 30.0, 2: 50.0, 7: 1.0}
+    human = {0: 20.0, 1: 35.0, 2: 20.0, 3: 99.0, 7: math.nan}
+    p = paired_difference(method, human)  # seeds 0, 1, 2: differences 20, -5, 30
+    assert (p.n, p.mean, p.wins, p.ties) == (3, 15.0, 2, 0)
+    assert -5.0 <= p.ci_low < 15.0 < p.ci_high <= 30.0
+    assert paired_difference(method, human) == p  # deterministic
+    tie = paired_difference({0: 1.0, 1: 2.0}, {0: 1.0, 1: 1.0})
+    assert (tie.wins, tie.ties, tie.mean) == (1, 1, 0.5)
+    assert paired_difference({0: 1.0}, {1: 1.0}).n == 0
+
+
+def test_hns_is_flagged_when_human_minus_sparse_is_within_the_noise():
+    # means 20 and 10, sd 2 each over 3 seeds: se = sqrt(4/3 + 4/3) = 1.633, 2 se = 3.27 < 10
+    clear = gap_noise([20.0, 22.0, 18.0], [10.0, 12.0, 8.0])
+    assert not clear.unreliable and clear.gap == 10.0 and clear.noise == pytest.approx(3.266, abs=1e-3)
+    # sd 14.14 and 7.07 over 2 seeds: se = sqrt(200/2 + 50/2) = 11.18, 2 se = 22.4 > 10
+    noisy = gap_noise([10.0, 30.0], [5.0, 15.0])
+    assert noisy.unreliable and noisy.noise == pytest.approx(22.36, abs=1e-2)
+    assert "within the seed noise" in noisy.message
+    assert gap_noise([20.0], [10.0, 11.0]).unreliable  # one seed: the noise is unknown

@@ -68,6 +68,24 @@ def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _paired_lines(final: dict[str, Any]) -> list[str]:
+    """Method - Human paired by seed, and a warning when the human-normalised score divides by noise."""
+    out = []
+    diff = final.get("method_minus_human")
+    if diff and diff["n"] > 0 and diff["mean"] is not None:
+        lo, hi = diff["ci"]
+        out.append(
+            f"<p>Method &minus; Human, paired by seed: <b>{diff['mean']:+.3g}</b> (95% CI [{_fmt(lo)}, "
+            f"{_fmt(hi)}]); Method better on {diff['wins']} of {diff['n']} seeds"
+            + (f", tied on {diff['ties']}" if diff["ties"] else "")
+            + ".</p>"
+        )
+    gap = final.get("human_sparse_gap")
+    if gap and gap["unreliable"]:
+        out.append(f"<p><b>The human-normalised score is unreliable</b>: {html.escape(gap['message'])}.</p>")
+    return out
+
+
 def render(summary: dict[str, Any]) -> str:
     e = html.escape
     its = summary["iterations"]
@@ -102,6 +120,7 @@ def render(summary: dict[str, Any]) -> str:
                 val = _fmt(hns["value"]) if hns["value"] is not None else "undefined"
                 note = f" ({e(hns['message'])})" if hns["message"] else ""
                 parts.append(f"<p>Human-normalised score ({stat}): <b>{val}</b>{note}</p>")
+        parts.extend(_paired_lines(final))
         parts.append(f"<p>Seeds: {e(str(final['seeds']))}. Fitness per run = max over checkpoints.</p>")
     else:
         parts.append("<p><em>not run yet</em></p>")

@@ -1,4 +1,5 @@
-"""Statistics of the final table: IQM over seeds, percentile bootstrap CIs, human-normalised score.
+"""Statistics of the final table: IQM over seeds, percentile bootstrap CIs, human-normalised score, the
+paired difference Method - Human, and whether the human-normalised score can be trusted.
 
 IQM follows the quantile-function definition: the mean of the sorted sample's step quantile function
 over [0.25, 0.75]. Each of n sorted values owns the interval [i/n, (i+1)/n]; its weight is the length
@@ -10,7 +11,7 @@ so every sample size gets a well-defined, continuous IQM.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,3 +97,72 @@ def summarise(values: Sequence[float], *, seed: int = 0) -> Summary:
     lo, hi = bootstrap_ci(vals, seed=seed)
     mean = float(np.mean(vals)) if vals else math.nan
     return Summary(len(vals), mean, iqm(vals), lo, hi, tuple(vals))
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else math.nan
+
+
+@dataclass(frozen=True)
+class Paired:
+    """A - B on the seeds both trained on: the mean per-seed difference with a bootstrap CI, and on how
+    many seeds A was better. Pairing removes what a seed does to both rewards alike (the same
+    environment draws, the same initial policy), which unpaired means of a few seeds cannot separate."""
+
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    wins: int
+    ties: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "mean": self.mean,
+            "ci": [self.ci_low, self.ci_high],
+            "wins": self.wins,
+            "ties": self.ties,
+        }
+
+
+def paired_difference(a: Mapping[int, float], b: Mapping[int, float], *, seed: int = 0) -> Paired:
+    """`a[s] - b[s]` over the seeds `s` where both are finite; the CI is the percentile bootstrap of the
+    mean difference."""
+    common = sorted(s for s in a if s in b and math.isfinite(a[s]) and math.isfinite(b[s]))
+    diffs = [a[s] - b[s] for s in common]
+    lo, hi = bootstrap_ci(diffs, _mean, seed=seed)
+    wins = sum(1 for d in diffs if d > 0)
+    return Paired(len(diffs), _mean(diffs), lo, hi, wins, sum(1 for d in diffs if d == 0))
+
+
+@dataclass(frozen=True)
+class GapNoise:
+    """Whether |Human - Sparse|, the denominator of the human-normalised score, stands out of seed noise."""
+
+    unreliable: bool
+    gap: float
+    noise: float
+    """`z` standard errors of the difference of the two means (NaN when it cannot be estimated)."""
+    message: str = ""
+
+
+def gap_noise(human: Sequence[float], sparse: Sequence[float], z: float = 2.0) -> GapNoise:
+    """Flag the human-normalised score when |mean Human - mean Sparse| is within `z` standard errors of
+    that difference (Welch's, from each reward's sample standard deviation over seeds): dividing by a gap
+    of that size turns seed noise into large, meaningless scores."""
+    h = [float(v) for v in human if math.isfinite(v)]
+    sp = [float(v) for v in sparse if math.isfinite(v)]
+    if len(h) < 2 or len(sp) < 2:
+        msg = "fewer than 2 seeds of Human or Sparse: the noise of |Human - Sparse| is unknown"
+        return GapNoise(True, abs(_mean(h) - _mean(sp)), math.nan, msg)
+    gap = abs(_mean(h) - _mean(sp))
+    se = math.sqrt(float(np.var(h, ddof=1)) / len(h) + float(np.var(sp, ddof=1)) / len(sp))
+    noise = z * se
+    if gap > noise:
+        return GapNoise(False, gap, noise)
+    msg = (
+        f"|Human - Sparse| = {gap:.3g} is within the seed noise ({z:g} standard errors = {noise:.3g}), "
+        "so the human-normalised score mostly measures noise"
+    )
+    return GapNoise(True, gap, noise, msg)

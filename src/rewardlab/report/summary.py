@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab import runfolder
-from rewardlab.report.stats import human_normalised, summarise
+from rewardlab.report.stats import gap_noise, human_normalised, paired_difference, summarise
 from rewardlab.runfolder import EvalRecord, IterationRecord, Layout
 from rewardlab.store import RunStore
 
@@ -141,4 +141,18 @@ def _final(layout: Layout) -> dict[str, Any] | None:
         for stat in ("mean", "iqm"):
             hns = human_normalised(rows["method"][stat], rows["sparse"][stat], rows["human"][stat])
             out[f"human_normalised_{stat}"] = {"value": _num(hns.value), "message": hns.message}
+        noise = gap_noise(rows["human"]["values"], rows["sparse"]["values"])
+        out["human_sparse_gap"] = {
+            "unreliable": noise.unreliable,
+            "gap": _num(noise.gap),
+            "noise": _num(noise.noise),
+            "message": noise.message,
+        }
+    if "method" in final.results and "human" in final.results:
+        per_seed = {
+            name: {r.seed: r.max_fitness for r in final.results[name] if r.ok} for name in ("method", "human")
+        }
+        paired = paired_difference(per_seed["method"], per_seed["human"])
+        ci = [_num(paired.ci_low), _num(paired.ci_high)]
+        out["method_minus_human"] = {**paired.to_dict(), "mean": _num(paired.mean), "ci": ci}
     return out

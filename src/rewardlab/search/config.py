@@ -52,7 +52,8 @@ class SearchConfig:
     init: str | None = _f(
         None,
         "Start from an existing reward: 'human' or a path to a .py file; iteration 0 then "
-        "mutates it instead of writing one from scratch (always 'human' for the LLM-free proposer).",
+        "improves it instead of writing one from scratch, trains it unchanged as candidate 0 (the reward "
+        "to beat) and confirmation always includes it (always 'human' for the LLM-free proposer).",
     )
     feedback: str = _f(
         "auto",
@@ -111,6 +112,20 @@ class SearchConfig:
         "starting reward) on fresh seeds and keep the best on those seeds; 0 keeps the single-run best.",
     )
     confirm_seeds: int = _f(3, "Fresh seeds per candidate for that confirmation.")
+    reflection: str = _f(
+        "table",
+        "What the next LLM prompt says about the last iteration. table: every candidate of the last "
+        "iteration (what changed, score over seeds, status), the best score after each iteration, a note "
+        "when nothing improved, how the score is defined, gamma, the budget and the episode limit; "
+        "best: only the best candidate's statistics (the paper's prompt).",
+        choices=("table", "best"),
+    )
+    train_init: bool = _f(
+        True,
+        "With an LLM and --init: train the starting reward in iteration 0 next to the LLM's samples "
+        "(candidate 0), show it with its score as the reward to beat, and confirm it like the others "
+        "(the LLM-free proposer always does).",
+    )
 
     def __post_init__(self) -> None:
         problems = [
@@ -172,6 +187,12 @@ class SearchConfig:
         return SearchConfig(**{**LEGACY, **{k: v for k, v in data.items() if k in names}})
 
 
-LEGACY: dict[str, Any] = {"add_terms": False, "confirm_top": 0, "skip_rescales": False}
+LEGACY: dict[str, Any] = {
+    "add_terms": False,
+    "confirm_top": 0,
+    "skip_rescales": False,
+    "reflection": "best",
+    "train_init": False,
+}
 """Values of later-added fields for run folders whose config.yaml predates them."""
 

@@ -19,7 +19,17 @@ from typing import Any
 
 from rewardlab import runfolder
 from rewardlab.runfolder import EvalRecord, IterationRecord, Verdict
-from rewardlab.search import confirm, evaluate, mutate, prompts, propose, reflect, select, shaping
+from rewardlab.search import (
+    briefing,
+    confirm,
+    evaluate,
+    mutate,
+    prompts,
+    propose,
+    reflect,
+    select,
+    shaping,
+)
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.final import final_evaluation
 from rewardlab.search.progress import Progress
@@ -36,6 +46,9 @@ class _Restart:
     errors: list[str] = field(default_factory=list)
     comment: str | None = None
     history: list[EvalRecord] = field(default_factory=list)
+    past: list[briefing.LastIteration] = field(default_factory=list)
+    start: EvalRecord | None = None
+    """The starting reward's own record, when it trained in iteration 0."""
 
 
 @dataclass(frozen=True)
@@ -164,9 +177,18 @@ def run_iteration(
         restart=r, iteration=i, phase="proposing", best=_fit(state.best), llm=llm.describe() if llm else ""
     )
     init = init_program(config, task) if i == 0 else None
+    parent_id, parent_source = _parent(state, r, init, config)
     if llm is not None:
+        train_start = init is not None and config.train_init
+        brief = (
+            briefing.make_brief(config, task, r, i, state.past, state.start)
+            if config.reflection == "table"
+            else None
+        )
         if state.best is None:
-            messages = prompts.first_messages(task.context, task.description, init[1] if init else None)
+            messages = prompts.first_messages(
+                task.context, task.description, init[1] if init else None, brief, init_trained=train_start
+            )
             if state.errors:  # nothing has trained yet: say what went wrong last time
                 note = prompts.load("errors").format(errors="\n".join(f"- {e}" for e in state.errors))
                 messages[-1] = {"role": "user", "content": messages[-1]["content"] + "\n\n" + note}
@@ -179,8 +201,10 @@ def run_iteration(
                 state.reflection,
                 state.errors,
                 state.comment,
+                brief,
             )
-        cands = propose.propose_llm(
+        starts = [propose.propose_start(store, r, i, init)] if init is not None and train_start else []
+        cands = starts + propose.propose_llm(
             store,
             r,
             i,
@@ -192,6 +216,7 @@ def run_iteration(
             ledger=llm.ledger,
             cache=llm.cache,
             first_index=(r * config.iterations + i) * K,
+            offset=len(starts),
         )
     else:
         parents = [
@@ -259,6 +284,9 @@ def run_iteration(
     if best is not None:
         state.best, state.reflection, state.comment = best, reflection, comment
     state.errors = errors
+    state.past.append(briefing.LastIteration(i, tuple(records), parent_id, parent_source, state.best))
+    if i == 0:
+        state.start = next((x for x in records if reflect.is_start(x) and x.fitness is not None), None)
     outcome = IterationOutcome(r, i, tuple(records), best, reflection)
     runfolder.write_iteration(
         store.layout,
@@ -275,6 +303,19 @@ def run_iteration(
     )
     progress.update(phase="done", best=_fit(state.best), done=sum(1 for x in records if x.status == "ok"))
     return outcome
+
+
+def _parent(
+    state: _Restart, r: int, init: tuple[str, str] | None, config: SearchConfig
+) -> tuple[str | None, str | None]:
+    """(id, source) of the reward this iteration's candidates are asked to improve: the best so far,
+    else the starting reward (named by its candidate id when it trains as candidate 0)."""
+    if state.best is not None:
+        return state.best.candidate.id, state.best.candidate.source
+    if init is not None:
+        trained = config.train_init or config.llm is None
+        return (runfolder.candidate_id(r, 0, 0) if trained else f"the starting reward ({init[0]})"), init[1]
+    return None, None
 
 
 def reward_magnitude(rec: EvalRecord) -> float:

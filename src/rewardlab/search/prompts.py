@@ -4,14 +4,39 @@ Messages are Markovian as in the paper: system, the task, then (after iteration 
 far, its reflection, the errors of the last round and the instruction to improve. They are a pure
 function of the search state, so a resumed iteration asks for exactly the same messages and gets its
 replies from the cache.
+
+A `Brief` (with `reflection="table"`) adds what the paper's prompt leaves out: which round this is,
+how a reward is judged (training budget, gamma, episode limit, what the score means), every candidate
+of the last round, the best score after each round, a note when the last round improved nothing and the
+starting reward to beat. The round line makes every request of a run different, so a round that
+improved nothing is never answered from the previous round's replies or its manual prompt files.
+Without a brief the messages are exactly the old ones, which a run folder made before it replays.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from rewardlab.llm import Message
+
+
+@dataclass(frozen=True)
+class Brief:
+    """The table-mode additions to a request; each text is empty when it does not apply."""
+
+    round: str
+    setup: str
+    table: str = ""
+    history: str = ""
+    stalled: str = ""
+    start: str = ""
+    fixed: str = ""
+
+    def facts(self) -> list[str]:
+        """What the request says about the last round, in reading order (empty parts left out)."""
+        return [t for t in (self.fixed, self.setup, self.table, self.history, self.stalled, self.start) if t]
 
 
 @cache
@@ -31,10 +56,23 @@ def task_message(context: str, description: str, init_code: str | None = None) -
     return text
 
 
-def first_messages(context: str, description: str, init_code: str | None = None) -> list[Message]:
+def first_messages(
+    context: str,
+    description: str,
+    init_code: str | None = None,
+    brief: Brief | None = None,
+    init_trained: bool = False,
+) -> list[Message]:
+    """The request that starts a restart (or repeats it while nothing has trained yet). `init_trained`:
+    the starting reward trains next to the replies, which the request says."""
+    text = task_message(context, description, init_code)
+    if init_code is not None and init_trained:
+        text += "\n\n" + load("start_trained")
+    if brief is not None:
+        text = "\n\n".join([brief.round, text, *brief.facts()])
     return [
         {"role": "system", "content": system_message()},
-        {"role": "user", "content": task_message(context, description, init_code)},
+        {"role": "user", "content": text},
     ]
 
 
@@ -46,9 +84,13 @@ def next_messages(
     reflection: str,
     errors: list[str],
     comment: str | None = None,
+    brief: Brief | None = None,
 ) -> list[Message]:
     """Iteration i+1: the best code as the assistant's turn, then its reflection and the instruction."""
-    parts = [reflection.strip(), load("advice")]
+    if brief is None:
+        parts = [reflection.strip(), load("advice")]
+    else:
+        parts = [brief.round, reflection.strip(), *brief.facts(), load("advice_table")]
     if comment:
         parts.append(load("human_feedback").format(comment=comment.strip()))
     if errors:

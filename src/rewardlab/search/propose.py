@@ -19,9 +19,27 @@ from rewardlab.search import mutate
 from rewardlab.store import RunStore
 
 
-def load_candidates(store: RunStore, restart: int, iteration: int, n: int) -> list[Candidate | None]:
-    """The `n` candidates of an iteration as stored (None where one was never completely written)."""
-    return [runfolder.read_candidate(store.layout, restart, iteration, j) for j in range(n)]
+def load_candidates(
+    store: RunStore, restart: int, iteration: int, n: int, offset: int = 0
+) -> list[Candidate | None]:
+    """The `n` candidates of an iteration from index `offset` on, as stored (None where one was never
+    completely written)."""
+    return [runfolder.read_candidate(store.layout, restart, iteration, offset + j) for j in range(n)]
+
+
+START_NOTE = "the starting reward, unchanged"
+
+
+def propose_start(store: RunStore, restart: int, iteration: int, init: tuple[str, str]) -> Candidate:
+    """The starting reward (origin, source) as candidate 0, unchanged: trained like any candidate, so the
+    LLM sees what it has to beat and confirmation can keep it."""
+    old = runfolder.read_candidate(store.layout, restart, iteration, 0)
+    if old is not None:
+        return old
+    origin, source = init
+    cand = Candidate(restart, iteration, 0, source, origin, note=START_NOTE)
+    save_candidate(store, cand, {"proposer": "start", "note": START_NOTE})
+    return cand
 
 
 def save_candidate(store: RunStore, cand: Candidate, prompt: Any | None) -> None:
@@ -43,14 +61,15 @@ def propose_llm(
     ledger: Any,
     cache: Any,
     first_index: int = 0,
+    offset: int = 0,
 ) -> list[Candidate]:
-    """`n` LLM samples of `messages`.
+    """`n` LLM samples of `messages`, stored as candidates `offset` to `offset + n - 1`.
 
     Samples are numbered from `first_index` (the caller makes it unique per restart and iteration), so a
     restart, or an iteration that repeats the first prompt because nothing trained yet, draws fresh
     samples instead of the cached ones.
     """
-    have = load_candidates(store, restart, iteration, n)
+    have = load_candidates(store, restart, iteration, n, offset)
     if all(c is not None for c in have):
         return [c for c in have if c is not None]
     store.event("sampling", restart=restart, iteration=iteration, n=n)
@@ -77,7 +96,7 @@ def propose_llm(
         cand = Candidate(
             restart,
             iteration,
-            j,
+            offset + j,
             extracted.code,
             "llm",
             response_text=reply.text,
@@ -115,7 +134,7 @@ def propose_mutations(
     if init is not None:
         origin, source = init
         seen.add(mutate.normalize(source))
-        made.append(Candidate(restart, iteration, 0, source, origin, note="the starting reward, unchanged"))
+        made.append(Candidate(restart, iteration, 0, source, origin, note=START_NOTE))
         parents = [mutate.Parent("init", source, float("nan"))]
     children = mutate.mutate_batch(
         parents, n - len(made), rng, seen, scale=scale, features=features, scale_free=scale_free

@@ -4,15 +4,26 @@ For the task score, the episode length, the return under the candidate's reward 
 component, the text lists the value at each checkpoint (averaged over seeds; components are the mean
 over that interval's training transitions) followed by max / mean / min. Failed candidates are
 summarised as their kind and message, so the next prompt can say what to avoid.
+
+With `reflection="table"` the next prompt also gets a row for every candidate of the last iteration
+(`candidate_table`): one reward's curves cannot tell the LLM which of its other attempts did worse, and
+without them an iteration that improved nothing would be followed by the same question again. Terms that
+have the same value on every step (`fixed_terms`) are named so the advice to drop a flat component does
+not hit a deliberate per-step cost such as -1 per step, which is what encodes speed.
 """
 
 from __future__ import annotations
 
+import ast
 import math
+import statistics
 from collections.abc import Sequence
 
-from rewardlab.runfolder import EvalRecord, training_curves
+from rewardlab.runfolder import EvalRecord, canonical_source, training_curves
 from rewardlab.search import prompts
+
+START_ORIGINS = ("human", "file")
+"""Origins of a starting reward (`--init`) trained unchanged as candidate 0 of iteration 0."""
 
 
 def _fmt(x: float) -> str:
@@ -65,3 +76,129 @@ def error_lines(records: Sequence[EvalRecord], limit: int = 6, width: int = 400)
         if line not in out:
             out.append(line)
     return out[:limit]
+
+
+def is_start(record: EvalRecord) -> bool:
+    """Whether `record` is the starting reward itself (not a change of it)."""
+    return record.candidate.origin in START_ORIGINS and record.candidate.iteration == 0
+
+
+def score_text(record: EvalRecord) -> str:
+    """Mean ± sample standard deviation of the per-seed scores ("-" when it has no score), so the LLM
+    can tell a real difference from seed noise."""
+    if record.fitness is None:
+        return "-"
+    vals = [r.max_fitness for r in record.results]
+    if len(vals) < 2:
+        return f"{_fmt(record.fitness)} (1 seed)"
+    return f"{_fmt(record.fitness)} ± {_fmt(statistics.stdev(vals))} ({len(vals)} seeds)"
+
+
+def error_kind(record: EvalRecord) -> str:
+    """A short name for why a candidate failed ("" when it trained)."""
+    if record.status == "ok":
+        return ""
+    if record.status == "no_code":
+        return "no code"
+    if record.status == "check_failed":
+        return (record.check.kind if record.check is not None else "") or "check"
+    if record.status == "pending":
+        return "not evaluated"
+    head = record.message.split(":", 1)[0].strip()
+    return head if head and len(head) <= 30 and ":" in record.message else "training"
+
+
+def component_names(source: str | None) -> list[str] | None:
+    """The literal keys of the component dictionaries `compute_reward` returns (None if unreadable)."""
+    if not source:
+        return None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
+            comps = node.value.elts[1]
+            keys = comps.keys if isinstance(comps, ast.Dict) else []
+            for key in keys:
+                if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value not in names:
+                    names.append(key.value)
+    return names
+
+
+def _own_words(text: str | None, width: int = 90) -> str:
+    """The first line of prose of an LLM reply (before its code), cut to `width` characters."""
+    for line in (text or "").split("```", 1)[0].splitlines():
+        line = " ".join(line.strip().lstrip("#*-> ").split())
+        if line:
+            return line if len(line) <= width else line[: width - 3] + "..."
+    return ""
+
+
+def change_summary(record: EvalRecord, parent_source: str | None) -> str:
+    """One line: what `record` changed with respect to the reward it was asked to improve."""
+    cand = record.candidate
+    if is_start(record):
+        return "the starting reward, unchanged"
+    if cand.origin == "mutation":
+        return cand.note
+    if cand.source is None:
+        return "no code"
+    if parent_source is None:
+        diff = "written from scratch"
+    elif canonical_source(cand.source) == canonical_source(parent_source):
+        diff = "identical to it"
+    else:
+        diff = _term_diff(component_names(parent_source), component_names(cand.source))
+    words = _own_words(cand.response_text)
+    return f"{diff}; {words}" if words else diff
+
+
+def _term_diff(before: list[str] | None, after: list[str] | None) -> str:
+    if before is None or after is None:
+        return "rewritten"
+    added = [n for n in after if n not in before]
+    dropped = [n for n in before if n not in after]
+    parts = [f"adds {', '.join(added)}"] if added else []
+    parts += [f"drops {', '.join(dropped)}"] if dropped else []
+    return "; ".join(parts) if parts else "same terms, changed code"
+
+
+def table_row(record: EvalRecord, parent_source: str | None) -> str:
+    cells = [
+        record.candidate.id,
+        change_summary(record, parent_source),
+        score_text(record),
+        record.status,
+        error_kind(record),
+    ]
+    return "| " + " | ".join(" ".join(c.replace("|", "/").split()) for c in cells) + " |"
+
+
+def candidate_table(records: Sequence[EvalRecord], parent_id: str | None, parent_source: str | None) -> str:
+    """Every candidate of an iteration, one row each, compared with the reward they were asked to
+    improve (`parent_id`, None when they were written from scratch)."""
+    if not records:
+        return ""
+    rows = "\n".join(table_row(rec, parent_source) for rec in records)
+    origin = f"each written as a change of {parent_id}" if parent_id else "each written from scratch"
+    return prompts.load("table").format(origin=origin, rows=rows)
+
+
+def fixed_terms(record: EvalRecord, rel_tol: float = 1e-6) -> list[str]:
+    """Components with one value on every training step of every checkpoint and seed ("name = value").
+
+    Such a term carries no information within an episode; its only effect is through episode length.
+    """
+    out = []
+    names = sorted({k for r in record.results for c in r.checkpoints for k in c.components})
+    for name in names:
+        stats = [c.components.get(name) for r in record.results for c in r.checkpoints]
+        if not stats or any(s is None for s in stats):
+            continue
+        lo = min(s.min for s in stats if s is not None)
+        hi = max(s.max for s in stats if s is not None)
+        if math.isfinite(lo) and math.isfinite(hi) and hi - lo <= rel_tol * max(1.0, abs(hi), abs(lo)):
+            out.append(f"{name} = {_fmt(hi)}")
+    return out
