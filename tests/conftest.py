@@ -16,3 +16,12 @@ sys.path.insert(0, str(Path(__file__).parent / "llm"))
 
 # tests/user_env.py writes a user's own environment file into a temporary folder (task-reference tests).
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Run the modules that hold slow tests first (stable otherwise). `make test` hands whole modules to
+    its two xdist workers (`--dist loadscope`) in this order, so the few multi-minute searches start at
+    once instead of being left for last on one worker while the other sits idle."""
+    slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow") is not None
+                    and getattr(item, "module", None) is not None}
+    items.sort(key=lambda item: getattr(getattr(item, "module", None), "__name__", "") not in slow_modules)
