@@ -28,7 +28,7 @@ demo: $(VENV)/.core
 test: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder --durations=15
 
 # ruff, then the layering contracts of pyproject.toml [tool.importlinter] (lower layers never import higher)
 lint: $(VENV)/.full

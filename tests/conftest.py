@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Run the modules that hold slow tests first (stable otherwise). `make test` hands whole modules to
-    its two xdist workers (`--dist loadscope`) in this order, so the few multi-minute searches start at
+    its two xdist workers (`--dist loadscope --no-loadscope-reorder`: xdist's own reorder puts
+    the modules with the most tests first) in this order, so the few multi-minute searches start at
     once instead of being left for last on one worker while the other sits idle."""
     slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow") is not None
                     and getattr(item, "module", None) is not None}

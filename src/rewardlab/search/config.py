@@ -70,7 +70,9 @@ class SearchConfig:
         "(`rewardlab tasks --show TASK`); 0: the task's full PPO budget.",
     )
     n_checkpoints: int = _f(5, "Checkpoints per training run (fitness = max over checkpoints).")
-    eval_episodes: int = _f(8, "Greedy evaluation episodes per checkpoint.")
+    eval_episodes: int = _f(
+        8, "Evaluation episodes per checkpoint (greedy actions, or sampled where the task says so)."
+    )
     temperature: float = _f(1.0, "LLM sampling temperature.")
     max_tokens: int = _f(2048, "LLM reply length limit.")
     llm_timeout_s: float = _f(
