@@ -191,6 +191,7 @@ def _print_result(run_dir: Any) -> int:
     """
     import json
 
+    from rewardlab.report.headline import headline
     from rewardlab.runfolder import Layout
 
     layout = Layout(run_dir)
@@ -198,22 +199,9 @@ def _print_result(run_dir: Any) -> int:
     final = summary.get("final") or {}
     table = final.get("table", {})
     print(f"run folder: {run_dir}")
-    failed_outright = False
-    for name in ("method", "human", "sparse"):
-        if name in table:
-            row = table[name]
-            print(
-                f"  {name:7s} mean {row['mean']:.4g}  IQM {row['iqm']:.4g}  CI [{row['ci'][0]:.4g}, "
-                f"{row['ci'][1]:.4g}]  ({row['n']} seeds)"
-            )
-            if row.get("failed"):
-                print(f"          {row['failed']} run(s) failed: {'; '.join(row.get('errors', []))[:500]}")
-                failed_outright = failed_outright or row["n"] == 0
-    hns = final.get("human_normalised_mean")
-    if hns:
-        print(
-            f"  human-normalised score (mean): {hns['value'] if hns['value'] is not None else hns['message']}"
-        )
+    for line in headline(final):
+        print(line)
+    failed_outright = any(row.get("failed") and row.get("n", 0) == 0 for row in table.values())
     candidates = [c for it in summary.get("iterations", []) for c in it.get("candidates", [])]
     trained = [c for c in candidates if c.get("status") == "ok"]
     if summary.get("iterations") and not trained:
