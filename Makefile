@@ -16,14 +16,15 @@ $(VENV)/.core: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
 	touch $@
 
-# Everything the tests exercise: LLM SDKs, Cooper (torch CPU, transformers, TRL), SB3 for benchmarks, dev tools.
+# Everything the tests exercise: LLM SDKs, Cooper (torch CPU, transformers, TRL), SB3 for benchmarks,
+# XLand-MiniGrid tasks, dev tools.
 $(VENV)/.full: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench,xland]"
 	touch $@ $(VENV)/.core
 
 # The main job: a reward search with the LLM-free proposer (no API key), then its report.
 demo: $(VENV)/.core
-	$(BIN)/rewardlab search $(DEMO_TASK) --samples 8 --iterations 3
+	$(BIN)/rewardlab search $(DEMO_TASK) --final-seeds 10
 
 test: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks

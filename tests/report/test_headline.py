@@ -70,11 +70,11 @@ def test_normalised_score_is_rounded_and_flagged():
     }
     line = normalised_line(final)
     assert line == (
-        "  human-normalised score: mean -0.27, IQM -0.10 (unreliable: |Human - Sparse| = 56.1 is within the "
-        "seed noise)"
+        "  human-normalised score: mean -0.273, IQM -0.0975 (unreliable: |Human - Sparse| = 56.1 is within "
+        "the seed noise)"
     )
     final["human_sparse_gap"] = {"unreliable": False}
-    assert normalised_line(final) == "  human-normalised score: mean -0.27, IQM -0.10"
+    assert normalised_line(final) == "  human-normalised score: mean -0.273, IQM -0.0975"
     undefined = {"human_normalised_mean": {"value": None, "message": "Human and Sparse scores are equal"}}
     assert normalised_line(undefined) == "  human-normalised score: n/a (Human and Sparse scores are equal)"
 
@@ -96,4 +96,4 @@ def test_print_result_shows_the_headline(tmp_path, capsys):
     assert out.splitlines()[1:] == [*headline(final), f"report: {tmp_path / 'report.html'}"]
     assert "  method  mean 120  IQM 120  95% CI [110, 130]  (3 seeds)" in out  # half-width 10 -> units
     assert "+20.0  95% CI [+15.0, +25.0], better on 3/3 seeds: the searched reward beats" in out  # 5 -> 0.1
-    assert "human-normalised score: mean 1.40" in out
+    assert "human-normalised score: mean 1.4" in out

@@ -89,16 +89,16 @@ def paired_line(paired: dict[str, Any] | None) -> str | None:
 
 
 def normalised_line(final: dict[str, Any]) -> str | None:
-    """The human-normalised score (mean and IQM, two decimals), flagged when |Human - Sparse| is within
-    seed noise."""
+    """The human-normalised score (mean and IQM, three significant digits), flagged when |Human - Sparse|
+    is within seed noise."""
     mean, iq = final.get("human_normalised_mean"), final.get("human_normalised_iqm")
     if not mean:
         return None
     if mean.get("value") is None:
         return f"  human-normalised score: n/a ({mean.get('message') or 'undefined'})"
-    text = f"  human-normalised score: mean {mean['value']:.2f}"
+    text = f"  human-normalised score: mean {mean['value']:.3g}"
     if iq and iq.get("value") is not None:
-        text += f", IQM {iq['value']:.2f}"
+        text += f", IQM {iq['value']:.3g}"
     gap = final.get("human_sparse_gap") or {}
     if gap.get("unreliable"):
         text += f" (unreliable: {gap.get('message') or 'Human and Sparse are within seed noise'})"
