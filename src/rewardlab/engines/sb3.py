@@ -44,6 +44,11 @@ import gymnasium
 import jax
 import jax.numpy as jnp
 import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecNormalize
 
 from rewardlab.config import PPOConfig
 from rewardlab.engines.base import Engine, Progress, ProgressInfo
@@ -62,8 +67,6 @@ _PREV, _NEXT, _ACTION = "rewardlab_state", "rewardlab_next_state", "rewardlab_ac
 
 def sb3_arguments(cfg: PPOConfig) -> dict[str, Any]:
     """Keyword arguments of `stable_baselines3.PPO` for `cfg` (the table in the module docstring)."""
-    import torch
-
     if cfg.torso != "mlp":
         raise ValueError(f"the sb3 engine trains MLP policies; torso={cfg.torso!r} is not supported")
     lr = cfg.lr
@@ -137,8 +140,6 @@ class IntervalStats:
 
 
 def _make_reward_vec_env(venv: Any, adapter: GymnasiumAdapter, reward: Callable, width: int) -> Any:
-    from stable_baselines3.common.vec_env import VecEnvWrapper
-
     class RewardVecEnv(VecEnvWrapper):
         """Replaces the environment's reward with the candidate's, computed for the whole batch at once."""
 
@@ -285,12 +286,6 @@ class _Run:
     compile_s: float = 0.0
 
     def train(self) -> TrainResult:
-        import torch
-        from stable_baselines3 import PPO
-        from stable_baselines3.common.callbacks import BaseCallback
-        from stable_baselines3.common.logger import Logger
-        from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
-
         cfg, adapter = self.cfg, self.task.env
         t0 = time.perf_counter()
         one = batched_reward([self.prepared], self.width)
@@ -343,18 +338,22 @@ class _Run:
         except _Diverged as exc:
             return self.result("nan", exc.step, str(exc))
         except (EnvStepError, GymTaskError) as exc:
-            return self.result("error", _steps(model), f"{exc} (the task's environment failed, not the reward)")
+            why = f"{exc} (the task's environment failed, not the reward)"
+            return self.result("error", _steps(model), why)
         except Exception as exc:  # anything else ends this run only, as a record
             if model is not None and not _finite_params(model):
                 return self.result("nan", _steps(model),
-                                   f"training diverged: non-finite network parameters by step {_steps(model)}")
+                                   "training diverged: non-finite network parameters by step "
+                                   f"{_steps(model)}")
             return self.result("error", _steps(model), f"training failed: {exc_line(exc)}")
         finally:
             for c in reversed(closers):
                 c.close()
         return self.result("ok", total, "")
 
-    def checkpoint(self, step: int, model: Any, rew_env: Any, evaluator: _Evaluator, normalize: Callable) -> None:
+    def checkpoint(
+        self, step: int, model: Any, rew_env: Any, evaluator: _Evaluator, normalize: Callable
+    ) -> None:
         if not _finite_params(model):
             raise _Diverged(step, "non-finite network parameters")
         index = len(self.checkpoints)
@@ -393,8 +392,6 @@ def _steps(model: Any) -> int:
 
 
 def _finite_params(model: Any) -> bool:
-    import torch
-
     return all(bool(torch.isfinite(p).all()) for p in model.policy.parameters())
 
 

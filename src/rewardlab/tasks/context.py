@@ -54,9 +54,9 @@ class TaskContext:
             "## Environment source code (reward removed)",
             "",
             f"This is the environment's own {self.language} source (`{self.source_name}`) with every reward "
-            "computation removed; `...` marks where the environment's reward value used to be. Your function replaces "
-            "it. Helper functions in this code are for reading only: they are not available inside your "
-            "reward function.",
+            "computation removed; `...` marks where the environment's reward value used to be. Your function "
+            "replaces it. Helper functions in this code are for reading only: they are not available inside "
+            "your reward function.",
             "",
             CODE_FENCE,
             self.code.rstrip(),

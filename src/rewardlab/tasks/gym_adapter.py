@@ -23,6 +23,7 @@ are not arrays, and environments whose `reset`/`step` raise are refused here wit
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import difflib
 from collections.abc import Callable, Mapping, Sequence
@@ -106,7 +107,8 @@ class GymnasiumAdapter:
         except Exception as exc:
             raise GymTaskError(f"{self.label}: creating the environment raised {exc_line(exc)}") from None
         if not isinstance(env, gymnasium.Env):
-            raise GymTaskError(f"{self.label}: the factory returned {type(env).__name__}, not a gymnasium.Env")
+            what = type(env).__name__
+            raise GymTaskError(f"{self.label}: the factory returned {what}, not a gymnasium.Env")
         spec_limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
         if self._limit is None:
             if not spec_limit:
@@ -131,12 +133,16 @@ class GymnasiumAdapter:
             )
         if isinstance(act_space, spaces.Discrete):
             if int(act_space.start) != 0:
-                raise GymTaskError(f"{self.label}: discrete actions must start at 0 (start={act_space.start})")
+                raise GymTaskError(
+                    f"{self.label}: discrete actions must start at 0 (start={act_space.start})"
+                )
             self._spec = ActionSpec(True, int(act_space.n))
         elif isinstance(act_space, spaces.Box):
             low, high = np.asarray(act_space.low, np.float32), np.asarray(act_space.high, np.float32)
             if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-                raise GymTaskError(f"{self.label}: a continuous action space needs finite low and high bounds")
+                raise GymTaskError(
+                    f"{self.label}: a continuous action space needs finite low and high bounds"
+                )
             n = int(np.prod(act_space.shape)) if act_space.shape else 1
             self._spec = ActionSpec(False, n, jnp.asarray(low.reshape(n)), jnp.asarray(high.reshape(n)))
         else:
@@ -184,7 +190,9 @@ class GymnasiumAdapter:
         except AttributeError as exc:
             raise GymTaskError(f"{self.label}: state field {f.name!r} ({f.source}): {exc}") from None
         except Exception as exc:
-            raise GymTaskError(f"{self.label}: state field {f.name!r} ({f.source}) raised {exc_line(exc)}") from None
+            raise GymTaskError(
+                f"{self.label}: state field {f.name!r} ({f.source}) raised {exc_line(exc)}"
+            ) from None
         try:
             arr = np.asarray(value, dtype=np.float32)
         except (TypeError, ValueError):
@@ -229,7 +237,9 @@ class GymnasiumAdapter:
 
     def stack(self, records: Sequence[Any]) -> Any:
         """Records with a leading batch axis (what a vmapped reward takes)."""
-        return self.state_cls(**{f.name: np.stack([getattr(r, f.name) for r in records]) for f in self.fields})
+        return self.state_cls(**{
+            f.name: np.stack([getattr(r, f.name) for r in records]) for f in self.fields
+        })
 
     def template(self) -> Any:
         """The state record's structure, leaves as `jax.ShapeDtypeStruct`."""
@@ -313,7 +323,9 @@ def _index(text: str, name: str, label: str) -> Any:
             raise ValueError
         return value
     except (ValueError, SyntaxError):
-        raise GymTaskError(f"{label}: state field {name!r}: obs{text} is not an integer index or slice") from None
+        raise GymTaskError(
+            f"{label}: state field {name!r}: obs{text} is not an integer index or slice"
+        ) from None
 
 
 def _attr_getter(path: list[str], name: str, label: str) -> Getter:
@@ -347,7 +359,5 @@ def _record_class(label: str, names: tuple[str, ...]) -> type:
 
 
 def _close(env: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):
         env.close()
-    except Exception:
-        pass

@@ -112,7 +112,9 @@ def from_gymnasium(
     return task
 
 
-def _factory(env: str | Callable[[], Any], env_kwargs: Mapping[str, Any] | None) -> tuple[Callable[[], Any], str]:
+def _factory(
+    env: str | Callable[[], Any], env_kwargs: Mapping[str, Any] | None
+) -> tuple[Callable[[], Any], str]:
     """(zero-argument factory, label) for an id or a callable."""
     kwargs = dict(env_kwargs or {})
     if isinstance(env, str):
@@ -123,7 +125,8 @@ def _factory(env: str | Callable[[], Any], env_kwargs: Mapping[str, Any] | None)
         label = getattr(env, "__name__", type(env).__name__)
         return (functools.partial(env, **kwargs) if kwargs else env), label
     raise GymTaskError(
-        f"from_gymnasium needs an environment id or a factory returning a gymnasium.Env, got {type(env).__name__}"
+        "from_gymnasium needs an environment id or a factory returning a gymnasium.Env, "
+        f"got {type(env).__name__}"
     )
 
 

@@ -81,7 +81,9 @@ def inverted_pendulum() -> Task:
             "cart_vel": "cart velocity in m/s",
             "pole_vel": "pole angular velocity in rad/s",
         },
-        action_doc="float array of shape (1,): the force on the cart, in [-3, 3] (clipped before the reward sees it)",
+        action_doc=(
+            "float array of shape (1,): the force on the cart, in [-3, 3] (clipped before the reward sees it)"
+        ),
         fitness="length",
         fitness_doc="mean evaluation episode length in steps (0-1000; 1000 = balanced for the whole episode)",
         ppo=PPOConfig(total_timesteps=100_000, num_envs=8, num_steps=128, update_epochs=10,
@@ -109,7 +111,8 @@ def hopper() -> Task:
             "qpos": "joint positions (6,): torso x (m), torso z height (m), torso angle, thigh, leg and foot "
                     "joint angles (rad)",
             "qvel": "joint velocities (6,), the time derivatives of qpos",
-            "x_velocity": "forward velocity of the torso over the last step in m/s (0 in an episode's first state)",
+            "x_velocity": "forward velocity of the torso over the last step in m/s (0 in an episode's first "
+                          "state)",
         },
         action_doc=(
             "float array of shape (3,): torques at the thigh, leg and foot joints, each in [-1, 1] "

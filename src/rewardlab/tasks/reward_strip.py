@@ -113,9 +113,8 @@ def _check_clean(code: str, tree: ast.Module, anchor: RewardAnchor | None) -> No
         return
     _, method = _find_step_method(tree.body, anchor)
     for ret in _own_returns(method):
-        slot = (
-            ret.value.elts[anchor.slot] if isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 5 else None
-        )
+        five = isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 5
+        slot = ret.value.elts[anchor.slot] if five else None
         if not (isinstance(slot, ast.Constant) and slot.value is Ellipsis):
             raise ContextError(
                 f"{anchor.cls}.{anchor.method} still returns a reward after the transform (line {ret.lineno} "
@@ -561,7 +560,9 @@ def _targets(stmt: ast.Assign | ast.AugAssign | ast.AnnAssign) -> set[str]:
     """Names the assignment binds; `self` in `self.x = ...` is read, not bound (else every later use of
     `self` would look derived from the assigned value)."""
     nodes = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    return {n.id for t in nodes for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {
+        n.id for t in nodes for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
 
 
 def _names(target: ast.AST) -> set[str]:

@@ -82,7 +82,8 @@ def host_transitions(adapter: GymnasiumAdapter, n_envs: int, n_steps: int, seed:
             state = adapter.state_of(obs, info, env)
             for _ in range(n_steps):
                 action = env.action_space.sample()
-                flat = np.int32(action) if adapter.action_spec.discrete else np.asarray(action, np.float32).ravel()
+                discrete = adapter.action_spec.discrete
+                flat = np.int32(action) if discrete else np.asarray(action, np.float32).ravel()
                 obs, r, term, trunc, info = adapter.step(env, flat)
                 nxt = adapter.state_of(obs, info, env)
                 states.append(state)
@@ -100,5 +101,6 @@ def host_transitions(adapter: GymnasiumAdapter, n_envs: int, n_steps: int, seed:
             env.close()
     return Transitions(
         adapter.stack(states), jnp.asarray(np.stack(actions)), adapter.stack(nexts),
-        jnp.asarray(np.array(terms)), jnp.asarray(np.array(truncs)), jnp.asarray(np.array(rewards, np.float32)),
+        jnp.asarray(np.array(terms)), jnp.asarray(np.array(truncs)),
+        jnp.asarray(np.array(rewards, np.float32)),
     )
