@@ -12,6 +12,7 @@ The state record is built from each step's output by a mapping the task gives, f
 * `"info.x_velocity"`: a key of the `info` dict (a key that `reset()`'s info lacks reads as zeros in the
   first state of an episode);
 * `"env.data.qpos"`: an attribute path on `env.unwrapped` (MuJoCo's `data.qpos`, a simulator's fields);
+* `"time"`: the steps since the episode started (0 after a reset), as gymnax states have it;
 * a callable `(obs, info, env) -> array` with `env` the unwrapped environment.
 
 Every field is a float32 array (a scalar field has shape `()`), so the record is a pytree that
@@ -92,6 +93,8 @@ class GymnasiumAdapter:
         try:
             self._inspect_spaces(env)
             self.fields = self._fields(env, dict(state or DEFAULT_STATE))
+        except EnvStepError as exc:
+            raise GymTaskError(str(exc)) from None
         finally:
             _close(env)
         self.state_cls = _record_class(label, tuple(f.name for f in self.fields))
@@ -109,7 +112,7 @@ class GymnasiumAdapter:
         if not isinstance(env, gymnasium.Env):
             what = type(env).__name__
             raise GymTaskError(f"{self.label}: the factory returned {what}, not a gymnasium.Env")
-        spec_limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+        spec_limit = getattr(getattr(env, "spec", None), "max_episode_steps", None) or _wrapped_limit(env)
         if self._limit is None:
             if not spec_limit:
                 _close(env)
@@ -184,7 +187,7 @@ class GymnasiumAdapter:
                 f"return{_close_hint(f.from_info, keys)} (info keys: {', '.join(keys) or 'none'})"
             )
         try:
-            value = f.get(obs, info, env.unwrapped)
+            value = f.get(obs, info, env)
         except GymTaskError:
             raise
         except AttributeError as exc:
@@ -232,7 +235,7 @@ class GymnasiumAdapter:
             if f.from_info is not None and f.from_info not in info:
                 values[f.name] = np.zeros(f.shape, np.float32)
             else:
-                values[f.name] = np.asarray(f.get(obs, info, env.unwrapped), np.float32).reshape(f.shape)
+                values[f.name] = np.asarray(f.get(obs, info, env), np.float32).reshape(f.shape)
         return self.state_cls(**values)
 
     def stack(self, records: Sequence[Any]) -> Any:
@@ -287,13 +290,15 @@ def is_host(env: Any) -> bool:
 def _parse_source(name: str, source: StateSource, label: str) -> StateField:
     if callable(source):
         what = getattr(source, "__name__", type(source).__name__)
-        return StateField(name, f"{what}(obs, info, env)", source)
+        return StateField(name, f"{what}(obs, info, env)", lambda o, i, e: source(o, i, e.unwrapped))
     if not isinstance(source, str):
         raise GymTaskError(
             f"{label}: state field {name!r} must map to 'obs', 'obs[i]', 'info.KEY', 'env.ATTR' or a "
             f"callable, got {type(source).__name__}"
         )
     text = source.strip()
+    if text == "time":
+        return StateField(name, "time (steps since the episode started)", lambda o, i, e: _elapsed(e))
     head, _, rest = text.partition(".")
     if text == "obs" or text.startswith("obs["):
         index = _index(text[3:], name, label) if text != "obs" else None
@@ -305,7 +310,7 @@ def _parse_source(name: str, source: StateSource, label: str) -> StateField:
         return StateField(name, text, _attr_getter(rest.split("."), name, label))
     raise GymTaskError(
         f"{label}: cannot read state field {name!r} = {text!r}; use 'obs', 'obs[i]', 'obs[i:j]', 'info.KEY', "
-        "'env.ATTR' (an attribute path on env.unwrapped) or a callable (obs, info, env) -> array"
+        "'env.ATTR' (an attribute path on env.unwrapped), 'time' or a callable (obs, info, env) -> array"
     )
 
 
@@ -328,9 +333,31 @@ def _index(text: str, name: str, label: str) -> Any:
         ) from None
 
 
+def _wrapped_limit(env: Any) -> int | None:
+    """The episode limit of a `TimeLimit` wrapper around `env` (a user's factory may add one), or None."""
+    from gymnasium.wrappers import TimeLimit
+
+    while env is not None:
+        if isinstance(env, TimeLimit):
+            return int(env._max_episode_steps)
+        env = getattr(env, "env", None)
+    return None
+
+
+def _elapsed(env: Any) -> int:
+    """Steps since the last reset, from the `TimeLimit` wrapper every adapter's environment has."""
+    from gymnasium.wrappers import TimeLimit
+
+    while not isinstance(env, TimeLimit):
+        if not hasattr(env, "env"):
+            raise GymTaskError("the state field 'time' needs the environment's TimeLimit wrapper")
+        env = env.env
+    return env._elapsed_steps
+
+
 def _attr_getter(path: list[str], name: str, label: str) -> Getter:
     def get(obs: Any, info: Mapping[str, Any], env: Any) -> Any:
-        obj = env
+        obj = env.unwrapped
         for i, part in enumerate(path):
             if not hasattr(obj, part):
                 where = "env" + "".join(f".{p}" for p in path[:i])

@@ -74,7 +74,8 @@ def from_gymnasium(
         callable (a class works) that returns a `gymnasium.Env`; the engine calls it once per vector-env
         slot and per evaluation episode.
     state: {field: source}, sources `"obs"`, `"obs[i]"`, `"obs[i:j]"`, `"info.KEY"`, `"env.ATTR.PATH"` (on
-        `env.unwrapped`) or a callable `(obs, info, env) -> array`. Default `{"obs": "obs"}`.
+        `env.unwrapped`), `"time"` (steps since the reset) or a callable `(obs, info, env) -> array`.
+        Default `{"obs": "obs"}`.
     max_episode_steps: the episode limit, for environments registered without one (required then).
     Everything else as in `rewardlab.tasks.from_gymnax`; `human` defaults to the environment's own
     reward (`env_reward`, the fourth parameter of a reward program).

@@ -46,12 +46,13 @@ def cartpole() -> Task:
             "cart on the track for as long as possible; an episode ends when the pole tilts more than "
             "12 degrees, the cart leaves the track (|x| > 2.4), or after 500 steps."
         ),
-        state={"x": "obs[0]", "x_dot": "obs[1]", "theta": "obs[2]", "theta_dot": "obs[3]"},
+        state={"x": "obs[0]", "x_dot": "obs[1]", "theta": "obs[2]", "theta_dot": "obs[3]", "time": "time"},
         state_doc={
             "x": "cart position on the track in metres (episode fails beyond +-2.4)",
             "x_dot": "cart velocity in m/s",
             "theta": "pole angle from vertical in radians (episode fails beyond +-0.2095, i.e. 12 degrees)",
             "theta_dot": "pole angular velocity in rad/s",
+            "time": "steps since the episode started",
         },
         action_doc="int: 0 pushes the cart left, 1 pushes it right (force 10 N)",
         fitness="length",
