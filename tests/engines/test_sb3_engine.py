@@ -50,11 +50,13 @@ def test_ppo_config_maps_onto_sb3_arguments():
                     hidden=(32, 16), activation="relu", log_std_init=-0.5)
     kw = sb3_arguments(cfg)
     assert kw["n_steps"] == 32 and kw["batch_size"] == 64 and kw["n_epochs"] == 3
-    assert kw["learning_rate"](1.0) == pytest.approx(1e-3) and kw["learning_rate"](0.25) == pytest.approx(2.5e-4)
+    lr = kw["learning_rate"]
+    assert lr(1.0) == pytest.approx(1e-3) and lr(0.25) == pytest.approx(2.5e-4)
     assert (kw["gamma"], kw["gae_lambda"], kw["clip_range"]) == (0.9, 0.8, 0.3)
     assert (kw["ent_coef"], kw["vf_coef"], kw["max_grad_norm"]) == (0.02, 0.4, 0.7)
     assert kw["policy_kwargs"]["net_arch"] == {"pi": [32, 16], "vf": [32, 16]}
-    assert kw["policy_kwargs"]["activation_fn"].__name__ == "ReLU" and kw["policy_kwargs"]["log_std_init"] == -0.5
+    policy = kw["policy_kwargs"]
+    assert policy["activation_fn"].__name__ == "ReLU" and policy["log_std_init"] == -0.5
     assert sb3_arguments(dataclasses.replace(cfg, anneal_lr=False))["learning_rate"] == 1e-3
     with pytest.raises(ValueError, match="torso='cnn' is not supported"):
         sb3_arguments(dataclasses.replace(cfg, torso="cnn"))
@@ -72,7 +74,8 @@ def test_state_records_come_from_obs_info_and_env_attributes(slide):
     assert ended.any()
     # the record after a step reads the environment's own step counter and the info key
     assert np.all(np.asarray(tr.next_state.t) == np.asarray(tr.state.t) + 1)
-    np.testing.assert_allclose(np.asarray(tr.next_state.gap), np.abs(1.0 - np.asarray(tr.next_state.x)), atol=1e-6)
+    gap = np.abs(1.0 - np.asarray(tr.next_state.x))
+    np.testing.assert_allclose(np.asarray(tr.next_state.gap), gap, atol=1e-6)
     starts = np.flatnonzero(np.asarray(tr.state.t) == 0)
     assert len(starts) >= 3 and np.all(np.asarray(tr.state.gap)[starts] == 0.0)  # info key absent at reset
     again = random_transitions(task, n_envs=3, n_steps=40, seed=1)
@@ -92,7 +95,7 @@ def test_context_is_the_env_source_without_its_reward(slide):
 
 
 def _toy_env(kind: str):
-    """A two-step toy environment: `plain`, `dict` (observations are a Dict space) or `explode` (step raises)."""
+    """An 8-step toy environment: `plain`, `dict` (Dict observations) or `explode` (step raises)."""
     import gymnasium as gym
     from gymnasium import spaces
 
@@ -122,7 +125,8 @@ def _toy_env(kind: str):
 BAD_INPUT = {
     "unknown-id": ("plain", "gymnasium:CartPol-v1", None,
                    "unknown Gymnasium environment 'CartPol-v1'; did you mean CartPole-v1"),
-    "missing-attribute": ("plain", None, {"p": "env.postion"}, "has no attribute 'postion'; did you mean position"),
+    "missing-attribute": ("plain", None, {"p": "env.postion"},
+                          "has no attribute 'postion'; did you mean position"),
     "missing-info-key": ("plain", None, {"g": "info.gapp"},
                          "reads info['gapp'], which step() does not return; did you mean gap?"),
     "bad-index": ("plain", None, {"x": "obs[7]"}, "state field 'x' (obs[7]) raised IndexError"),
@@ -161,7 +165,8 @@ def trained(slide):
 def test_training_records_have_the_ppo_jax_shape(trained):
     first, again = trained
     by = {(r.candidate, r.seed): r for r in first}
-    assert [r.candidate for r in first] == ["Slide-v0:human"] * 2 + ["shaped"] * 2 + ["nan"] * 2 + ["shape"] * 2
+    names = ["Slide-v0:human", "shaped", "nan", "shape"]
+    assert [r.candidate for r in first] == [n for n in names for _ in (0, 1)]
     for seed in (0, 1):
         ok = by[("shaped", seed)]
         assert ok.status == "ok" and ok.env_steps == 1024 and len(ok.checkpoints) == 2
@@ -173,7 +178,8 @@ def test_training_records_have_the_ppo_jax_shape(trained):
             assert math.isfinite(cp.episode_length) and 1 <= cp.episode_length <= 16
         assert ok.train_seconds > 0 and ok.compile_seconds > 0
         assert by[("nan", seed)].status == "nan" and "non-finite reward" in by[("nan", seed)].message
-        assert by[("shape", seed)].status == "error" and "total must be a scalar" in by[("shape", seed)].message
+        shape = by[("shape", seed)]
+        assert shape.status == "error" and "total must be a scalar" in shape.message
     # the same seed trains the same policy: a run's numbers do not depend on the batch around it
     assert again[0].checkpoints[-1].fitness == by[("shaped", 1)].checkpoints[-1].fitness
     assert again[0].checkpoints[-1].reward_return == by[("shaped", 1)].checkpoints[-1].reward_return
