@@ -97,7 +97,8 @@ def total_steps(cfg: PPOConfig) -> int:
 
 
 class _StateEnv(gymnasium.Wrapper):
-    """One vector-env slot: steps the task's environment and records the state record before and after."""
+    """One vector-env slot: steps the task's environment and hands over the state record's values before
+    and after the step (plain tuples: `_RewardVecEnv` builds one batched record per vector step)."""
 
     def __init__(self, adapter: GymnasiumAdapter) -> None:
         super().__init__(adapter.make_env())
@@ -106,14 +107,14 @@ class _StateEnv(gymnasium.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         obs, info = self.adapter.reset(self.env, seed=seed)
-        self.record = self.adapter.state_of(obs, info, self.env)
+        self.record = self.adapter.values_of(obs, info, self.env)
         return obs, info
 
     def step(self, action: Any) -> Any:
         flat = (np.int32(np.asarray(action).reshape(())) if self.adapter.action_spec.discrete
                 else np.asarray(action, np.float32).reshape(-1))
         obs, reward, terminated, truncated, info = self.adapter.step(self.env, flat)
-        nxt = self.adapter.state_of(obs, info, self.env)
+        nxt = self.adapter.values_of(obs, info, self.env)
         info = {**info, _PREV: self.record, _NEXT: nxt, _ACTION: flat}
         self.record = nxt
         return obs, reward, terminated, truncated, info
@@ -157,8 +158,8 @@ def _make_reward_vec_env(venv: Any, adapter: GymnasiumAdapter, reward: Callable,
 
         def step_wait(self) -> Any:
             obs, env_r, dones, infos = self.venv.step_wait()
-            state = adapter.stack([i.pop(_PREV) for i in infos])
-            nxt = adapter.stack([i.pop(_NEXT) for i in infos])
+            state = adapter.stack_values([i.pop(_PREV) for i in infos])
+            nxt = adapter.stack_values([i.pop(_NEXT) for i in infos])
             action = np.stack([i.pop(_ACTION) for i in infos])
             total, comps = reward(state, action, nxt, np.asarray(env_r, np.float32))
             total, comps = np.asarray(total, np.float64), np.asarray(comps, np.float64)

@@ -228,21 +228,30 @@ class GymnasiumAdapter:
     def zero_action(self) -> Any:
         return 0 if self._spec.discrete else np.zeros((self._spec.n,), np.float32)
 
-    def state_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> Any:
-        """The state record after a reset or a step (info keys missing at reset read as zeros)."""
-        values = {}
+    def values_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> tuple[np.ndarray, ...]:
+        """The state record's field values after a reset or a step, in field order (info keys missing at
+        reset read as zeros). Engines keep these plain tuples per slot and build one batched record."""
+        out = []
         for f in self.fields:
             if f.from_info is not None and f.from_info not in info:
-                values[f.name] = np.zeros(f.shape, np.float32)
+                out.append(np.zeros(f.shape, np.float32))
             else:
-                values[f.name] = np.asarray(f.get(obs, info, env), np.float32).reshape(f.shape)
-        return self.state_cls(**values)
+                out.append(np.asarray(f.get(obs, info, env), np.float32).reshape(f.shape))
+        return tuple(out)
+
+    def state_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> Any:
+        """The state record after a reset or a step."""
+        return self.state_cls(*self.values_of(obs, info, env))
 
     def stack(self, records: Sequence[Any]) -> Any:
         """Records with a leading batch axis (what a vmapped reward takes)."""
         return self.state_cls(**{
             f.name: np.stack([getattr(r, f.name) for r in records]) for f in self.fields
         })
+
+    def stack_values(self, rows: Sequence[tuple[np.ndarray, ...]]) -> Any:
+        """One batched record from `values_of` tuples."""
+        return self.state_cls(*(np.stack(column) for column in zip(*rows, strict=True)))
 
     def template(self) -> Any:
         """The state record's structure, leaves as `jax.ShapeDtypeStruct`."""
