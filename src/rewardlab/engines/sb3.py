@@ -317,6 +317,7 @@ class _Run:
                 self.t = time.perf_counter()
 
         try:
+            _warm(reward, adapter, cfg.num_envs)  # compiled here, not inside the first training step
             slots = DummyVecEnv([lambda: _StateEnv(adapter) for _ in range(cfg.num_envs)])
             closers.append(slots)
             rew_env = _make_reward_vec_env(slots, adapter, reward, self.width)
@@ -382,6 +383,15 @@ class _Run:
             checkpoints=tuple(self.checkpoints), env_steps=int(steps), train_seconds=self.train_s,
             compile_seconds=self.compile_s, message=message, extra={"engine": "sb3"},
         )
+
+
+def _warm(reward: Callable, adapter: GymnasiumAdapter, n: int) -> None:
+    """Compile the batched reward for the training batch's shapes and dtypes (zeros, results unused)."""
+    values = tuple(np.zeros(f.shape, np.float32) for f in adapter.fields)
+    state = adapter.stack_values([values] * n)
+    dtype = np.int32 if adapter.action_spec.discrete else np.float32
+    action = np.stack([np.asarray(adapter.zero_action(), dtype)] * n)
+    jax.block_until_ready(reward(state, action, state, np.zeros(n, np.float32)))
 
 
 def _same(obs: np.ndarray) -> np.ndarray:
