@@ -59,9 +59,6 @@ from rewardlab.tasks.base import Task
 from rewardlab.tasks.gym_adapter import EnvStepError, GymnasiumAdapter, GymTaskError, exc_line, is_host
 from rewardlab.types import Checkpoint, ComponentStats, TrainResult
 
-_PREV, _NEXT, _ACTION = "rewardlab_state", "rewardlab_next_state", "rewardlab_action"
-
-
 # --- the mapping --------------------------------------------------------------------------------------
 
 
@@ -103,19 +100,20 @@ class _StateEnv(gymnasium.Wrapper):
     def __init__(self, adapter: GymnasiumAdapter) -> None:
         super().__init__(adapter.make_env())
         self.adapter = adapter
-        self.record: Any = None
+        self.record: Any = None  # flat state vector after the latest reset or step
+        self.last: tuple[np.ndarray, np.ndarray, Any] | None = None  # (state, next_state, action) of the step
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         obs, info = self.adapter.reset(self.env, seed=seed)
-        self.record = self.adapter.values_of(obs, info, self.env)
+        self.record = self.adapter.flat_of(obs, info, self.env)
         return obs, info
 
     def step(self, action: Any) -> Any:
         flat = (np.int32(np.asarray(action).reshape(())) if self.adapter.action_spec.discrete
                 else np.asarray(action, np.float32).reshape(-1))
         obs, reward, terminated, truncated, info = self.adapter.step(self.env, flat)
-        nxt = self.adapter.values_of(obs, info, self.env)
-        info = {**info, _PREV: self.record, _NEXT: nxt, _ACTION: flat}
+        nxt = self.adapter.flat_of(obs, info, self.env)
+        self.last = (self.record, nxt, flat)  # read by the vector wrapper (not in info: SB3 deep-copies it)
         self.record = nxt
         return obs, reward, terminated, truncated, info
 
@@ -140,7 +138,10 @@ class IntervalStats:
         self.comp_max = np.full(self.width, -np.inf)
 
 
-def _make_reward_vec_env(venv: Any, adapter: GymnasiumAdapter, reward: Callable, width: int) -> Any:
+def _make_reward_vec_env(venv: Any, reward: Callable, width: int) -> Any:
+    """`reward(flat_states, actions, flat_next_states, env_rewards) -> (totals, component matrix)`, jitted."""
+    slots = venv.envs
+
     class RewardVecEnv(VecEnvWrapper):
         """Replaces the environment's reward with the candidate's, computed for the whole batch at once."""
 
@@ -158,9 +159,10 @@ def _make_reward_vec_env(venv: Any, adapter: GymnasiumAdapter, reward: Callable,
 
         def step_wait(self) -> Any:
             obs, env_r, dones, infos = self.venv.step_wait()
-            state = adapter.stack_values([i.pop(_PREV) for i in infos])
-            nxt = adapter.stack_values([i.pop(_NEXT) for i in infos])
-            action = np.stack([i.pop(_ACTION) for i in infos])
+            last = [slot.last for slot in slots]
+            state = np.stack([t[0] for t in last])
+            nxt = np.stack([t[1] for t in last])
+            action = np.stack([t[2] for t in last])
             total, comps = reward(state, action, nxt, np.asarray(env_r, np.float32))
             total, comps = np.asarray(total, np.float64), np.asarray(comps, np.float64)
             self.steps += len(total)
@@ -290,7 +292,9 @@ class _Run:
         cfg, adapter = self.cfg, self.task.env
         t0 = time.perf_counter()
         one = batched_reward([self.prepared], self.width)
-        reward = jax.jit(jax.vmap(lambda s, a, ns, r: one(0, s, a, ns, r)))
+        reward = jax.jit(jax.vmap(lambda s, a, ns, r: one(0, s, a, ns, r)))  # records (evaluation)
+        unflat = adapter.unflatten
+        reward_flat = jax.jit(jax.vmap(lambda s, a, ns, r: one(0, unflat(s), a, unflat(ns), r)))  # training
         total = total_steps(cfg)
         per_cp = total // cfg.n_checkpoints
         run = self
@@ -317,10 +321,10 @@ class _Run:
                 self.t = time.perf_counter()
 
         try:
-            _warm(reward, adapter, cfg.num_envs)  # compiled here, not inside the first training step
+            _warm(reward_flat, adapter, cfg.num_envs)  # compiled here, not inside the first training step
             slots = DummyVecEnv([lambda: _StateEnv(adapter) for _ in range(cfg.num_envs)])
             closers.append(slots)
-            rew_env = _make_reward_vec_env(slots, adapter, reward, self.width)
+            rew_env = _make_reward_vec_env(slots, reward_flat, self.width)
             venv = rew_env
             if cfg.normalize_obs or cfg.normalize_reward:
                 venv = VecNormalize(
@@ -387,8 +391,8 @@ class _Run:
 
 def _warm(reward: Callable, adapter: GymnasiumAdapter, n: int) -> None:
     """Compile the batched reward for the training batch's shapes and dtypes (zeros, results unused)."""
-    values = tuple(np.zeros(f.shape, np.float32) for f in adapter.fields)
-    state = adapter.stack_values([values] * n)
+    width = sum(int(np.prod(f.shape, dtype=np.int64)) for f in adapter.fields)
+    state = np.zeros((n, width), np.float32)
     dtype = np.int32 if adapter.action_spec.discrete else np.float32
     action = np.stack([np.asarray(adapter.zero_action(), dtype)] * n)
     jax.block_until_ready(reward(state, action, state, np.zeros(n, np.float32)))

@@ -230,7 +230,7 @@ class GymnasiumAdapter:
 
     def values_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> tuple[np.ndarray, ...]:
         """The state record's field values after a reset or a step, in field order (info keys missing at
-        reset read as zeros). Engines keep these plain tuples per slot and build one batched record."""
+        reset read as zeros)."""
         out = []
         for f in self.fields:
             if f.from_info is not None and f.from_info not in info:
@@ -249,9 +249,19 @@ class GymnasiumAdapter:
             f.name: np.stack([getattr(r, f.name) for r in records]) for f in self.fields
         })
 
-    def stack_values(self, rows: Sequence[tuple[np.ndarray, ...]]) -> Any:
-        """One batched record from `values_of` tuples."""
-        return self.state_cls(*(np.stack(column) for column in zip(*rows, strict=True)))
+    def flat_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> np.ndarray:
+        """The state record as one flat float32 vector (fields in order, each raveled): what the `sb3`
+        engine batches, so that a jitted reward takes one array per state instead of one per field."""
+        return np.concatenate([v.ravel() for v in self.values_of(obs, info, env)])
+
+    def unflatten(self, flat: Any) -> Any:
+        """The record behind a `flat_of` vector (traceable: slices and reshapes)."""
+        out, start = [], 0
+        for f in self.fields:
+            size = int(np.prod(f.shape, dtype=np.int64))
+            out.append(flat[start:start + size].reshape(f.shape))
+            start += size
+        return self.state_cls(*out)
 
     def template(self) -> Any:
         """The state record's structure, leaves as `jax.ShapeDtypeStruct`."""
