@@ -16,10 +16,10 @@ $(VENV)/.core: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
 	touch $@
 
-# Everything the tests exercise: LLM SDKs, Cooper (torch CPU, transformers, TRL), SB3 for benchmarks,
-# XLand-MiniGrid tasks, dev tools.
+# Everything the tests exercise: LLM SDKs, Cooper (torch CPU, transformers, TRL), SB3 (the sb3 engine and
+# benchmarks), MuJoCo (Gymnasium's MuJoCo tasks), XLand-MiniGrid tasks, dev tools.
 $(VENV)/.full: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench,xland]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench,mujoco,xland]"
 	touch $@ $(VENV)/.core
 
 # The main job: a reward search with the LLM-free proposer (no API key), then its report.

@@ -11,7 +11,16 @@ run per call (`pad_single=False`: the raw single-candidate path).
 Part B (`--part scale`): our engine on CartPole at 1, 4 and 16 different reward candidates x 1 and 3
 seeds, each batch one compiled program; compile time from a cold compilation cache and run time.
 
-Run: python benchmarks/engine.py            (both parts; ~10-15 min on a 2-core laptop)
+Part C (`--part sb3`): the `sb3` engine (stable-baselines3 under rewardlab's reward wrapper) on
+`gymnasium:CartPole-v1` with the environment's own reward as the reward program, against plain SB3 with
+the same hyper-parameters (`rewardlab.engines.sb3.sb3_arguments` of the task's PPOConfig, same seeds, same
+evaluation episodes) and against the `ppo_jax` engine on the gymnax CartPole-v1 with the same PPOConfig.
+The wrapper's overhead is the share of the sb3 engine's training time that plain SB3 does not spend
+(1 - t_plain / t_sb3, training time only, evaluation excluded); learning-curve parity is the fitness
+(mean evaluation episode length) at each checkpoint of both SB3 runs.
+
+Run: python benchmarks/engine.py            (parts A and B; ~10-15 min on a 2-core laptop)
+     python benchmarks/engine.py --part sb3 --sb3-steps 32768 --seeds 2
      python benchmarks/engine.py --part solve --tasks CartPole-v1 --seeds 2
 Requires the `bench` extra (stable-baselines3, torch CPU).
 """
@@ -291,14 +300,128 @@ def part_scale(steps: int) -> list[dict]:
     return rows
 
 
+# --- part C: the sb3 engine ---------------------------------------------------------------------------
+
+
+def _plain_sb3(task, cfg, seed: int) -> dict:
+    """Plain SB3 with the sb3 engine's arguments: same envs, seeds, VecNormalize and evaluation episodes."""
+    import gymnasium as gym
+    import numpy as np
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.logger import Logger
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from rewardlab.engines.sb3 import sb3_arguments, total_steps
+
+    torch.set_num_threads(1)
+    env_id = task.name.split(":", 1)[1]
+    venv = DummyVecEnv([lambda: gym.make(env_id) for _ in range(cfg.num_envs)])
+    if cfg.normalize_obs or cfg.normalize_reward:
+        venv = VecNormalize(
+            venv, norm_obs=cfg.normalize_obs, norm_reward=cfg.normalize_reward, gamma=cfg.gamma
+        )
+    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **sb3_arguments(cfg))
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    total = total_steps(cfg)
+    per_cp = total // cfg.n_checkpoints
+    evals = [gym.make(env_id) for _ in range(cfg.eval_episodes)]
+
+    def evaluate(index: int) -> float:
+        lengths = []
+        for i, env in enumerate(evals):  # the sb3 engine's evaluation seeds
+            obs, _ = env.reset(seed=seed * 100_003 + 10_000 + 101 * index + i)
+            done, n = False, 0
+            while not done:
+                o = venv.normalize_obs(obs) if cfg.normalize_obs else obs
+                action, _ = model.predict(o, deterministic=cfg.eval_greedy)
+                obs, _, term, trunc, _ = env.step(action)
+                n += 1
+                done = term or trunc
+            lengths.append(n)
+        return float(np.mean(lengths))
+
+    class Curve(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.t, self.train_s, self.fitness = time.perf_counter(), 0.0, []
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_start(self) -> None:
+            self.train_s += time.perf_counter() - self.t
+            done = self.model.num_timesteps
+            if done and done % per_cp == 0 and done < total:
+                self.fitness.append(evaluate(len(self.fitness)))
+            self.t = time.perf_counter()
+
+    cb = Curve()
+    model.learn(total_timesteps=total, callback=cb)
+    cb.train_s += time.perf_counter() - cb.t
+    cb.fitness.append(evaluate(len(cb.fitness)))
+    return {"lib": "sb3-plain", "seed": seed, "train_seconds": cb.train_s, "fitness": cb.fitness,
+            "steps_per_second": total / cb.train_s}
+
+
+def part_sb3(steps: int, seeds: list[int]) -> list[dict]:
+    from rewardlab import engines, tasks
+
+    gym_task = tasks.get("gymnasium:CartPole-v1")
+    jax_task = tasks.get("CartPole-v1")
+    cfg = dataclasses.replace(gym_task.ppo, total_timesteps=steps, n_checkpoints=4, eval_episodes=8)
+    rows = []
+    for seed in seeds:  # interleaved, so that machine load hits every engine alike
+        (ours,) = engines.get("sb3").train(gym_task, [gym_task.human], cfg, seeds=[seed])
+        row = {"lib": "rewardlab-sb3", "seed": seed, "train_seconds": ours.train_seconds,
+               "fitness": [c.fitness for c in ours.checkpoints],
+               "steps_per_second": steps / ours.train_seconds}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        rows.append(_plain_sb3(gym_task, cfg, seed))
+        print(json.dumps(rows[-1]), flush=True)
+        (jx,) = engines.get("ppo_jax").train(jax_task, [jax_task.sparse], cfg, seeds=[seed])
+        rows.append({"lib": "rewardlab-jax", "seed": seed, "train_seconds": jx.train_seconds,
+                     "compile_seconds": jx.compile_seconds, "fitness": [c.fitness for c in jx.checkpoints],
+                     "steps_per_second": steps / jx.train_seconds})
+        print(json.dumps(rows[-1]), flush=True)
+    print(f"\n== CartPole-v1, {steps} steps per run, {len(seeds)} seeds, the env reward (medians) ==")
+    print(f"{'engine':14s} {'train s':>8s} {'steps/s':>8s} {'max fitness':>11s} {'final':>6s}  "
+          f"curve (seed {seeds[0]})")
+    med = {}
+    for lib in ("rewardlab-sb3", "sb3-plain", "rewardlab-jax"):
+        rs = [r for r in rows if r["lib"] == lib]
+        med[lib] = m = {
+            "train_seconds": statistics.median(r["train_seconds"] for r in rs),
+            "steps_per_second": statistics.median(r["steps_per_second"] for r in rs),
+            "max_fitness": statistics.median(max(r["fitness"]) for r in rs),
+            "final_fitness": statistics.median(r["fitness"][-1] for r in rs),
+        }
+        print(f"{lib:14s} {m['train_seconds']:>8.1f} {m['steps_per_second']:>8.0f} {m['max_fitness']:>11.1f} "
+              f"{m['final_fitness']:>6.1f}  {rs[0]['fitness']}")
+    wrapped = [r for r in rows if r["lib"] == "rewardlab-sb3"]
+    plain = [r for r in rows if r["lib"] == "sb3-plain"]
+    overhead = statistics.median(
+        1.0 - b["train_seconds"] / a["train_seconds"] for a, b in zip(wrapped, plain, strict=True)
+    )
+    same = all(a["fitness"] == b["fitness"] for a, b in zip(wrapped, plain, strict=True))
+    print(f"reward-wrapper overhead (median over seeds of 1 - t_plain / t_sb3): {100 * overhead:.1f} % "
+          "of training time")
+    print(f"sb3 engine and plain SB3 learning curves identical at every checkpoint: {same}")
+    rows.append({"summary": {"overhead": overhead, "identical_curves": same, "medians": med}})
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("solve", "scale", "all"), default="all")
+    ap.add_argument("--part", choices=("solve", "scale", "sb3", "all"), default="all")
     ap.add_argument("--tasks", nargs="+", default=list(THRESHOLDS))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--eval-every", type=int, default=4096)
     ap.add_argument("--eval-episodes", type=int, default=10)
     ap.add_argument("--scale-steps", type=int, default=100_000)
+    ap.add_argument("--sb3-steps", type=int, default=32_768)
     ap.add_argument("--out", default=None, help="write all rows as JSON here")
     args = ap.parse_args()
     # Compile times are measured cold: a fresh, empty persistent cache for this process.
@@ -309,6 +432,8 @@ def main() -> int:
         rows += part_solve(args.tasks, list(range(args.seeds)), args.eval_every, args.eval_episodes)
     if args.part in ("scale", "all"):
         rows += part_scale(args.scale_steps)
+    if args.part == "sb3":
+        rows += part_sb3(args.sb3_steps, list(range(args.seeds)))
     print(f"\nbenchmark wall time {time.perf_counter() - t:.0f} s; load average {os.getloadavg()}")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))

@@ -120,9 +120,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         if args.trusted:
-            from rewardlab.engines import ppo_jax
+            from rewardlab import engines
 
-            results = ppo_jax.train(
+            results = engines.get(task.engine).train(
                 task, programs, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness)
             )
         else:

@@ -1,1 +1,10 @@
-"""Training engines: `ppo_jax` (JAX PPO batched over reward candidates x seeds)."""
+"""Training engines behind one contract (`rewardlab.engines.base`): `get(name)` returns an `Engine`.
+
+`ppo_jax`: PPO in JAX, one compiled program for a batch of reward candidates x seeds (gymnax-API tasks).
+`sb3`: stable-baselines3 PPO (torch) over a vectorised Gymnasium environment, the candidate reward computed
+by a jitted, vmapped reward program on each step's batch of transitions (Gymnasium tasks).
+"""
+
+from rewardlab.engines.base import Engine, ProgressInfo, get, names
+
+__all__ = ["Engine", "ProgressInfo", "get", "names"]

@@ -29,6 +29,7 @@ import optax
 
 from rewardlab.config import PPOConfig
 from rewardlab.engines import policy as P
+from rewardlab.engines.base import Engine, ProgressInfo
 from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.program import RewardFn, TransitionFn, load_reward_fn, transition_fn
 from rewardlab.tasks.base import Task
@@ -91,16 +92,6 @@ class EvalOut(NamedTuple):
     length: jax.Array
 
 
-@dataclass(frozen=True)
-class ProgressInfo:
-    """Passed to the `progress` callback after every chunk."""
-
-    env_steps: int  # per run
-    total_steps: int  # per run
-    checkpoint: int | None  # index of the checkpoint just recorded, if any
-    best_fitness: float | None
-
-
 # --- reward batching ----------------------------------------------------------------------------------
 
 
@@ -121,13 +112,16 @@ def _sample_transition(task: Task) -> tuple[Any, Any, Any, Any]:
     return s, a, out.state, out.env_reward
 
 
-def prepare_rewards(task: Task, named_fns: Sequence[tuple[str, RewardFn]]) -> list[PreparedReward]:
+def prepare_rewards(
+    task: Task, named_fns: Sequence[tuple[str, RewardFn]], sample: tuple[Any, Any, Any, Any] | None = None
+) -> list[PreparedReward]:
     """Trace each reward alone with `jax.eval_shape`; a failing one becomes an error record.
 
     One bad candidate must never take down the compiled batch, so every candidate is checked
-    for the contract's shapes before it is batched with others.
+    for the contract's shapes before it is batched with others. `sample` is one (state, action,
+    next_state, env_reward) transition (arrays or shape structures); default: one traced environment step.
     """
-    s, a, ns, r = _sample_transition(task)
+    s, a, ns, r = sample if sample is not None else _sample_transition(task)
     out: list[PreparedReward] = []
     for name, raw in named_fns:
         try:
@@ -635,3 +629,10 @@ def _checkpoint(
         components=comps,
         seconds=seconds,
     )
+
+
+ENGINE = Engine(
+    name="ppo_jax",
+    summary="PPO in JAX: one compiled program per batch of reward candidates x seeds (gymnax-API tasks)",
+    train_fns=train_fns,
+)

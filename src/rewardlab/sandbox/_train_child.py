@@ -1,8 +1,9 @@
 """Training child: `python -m rewardlab.sandbox._train_child JOB_DIR` trains one batch of candidates.
 
-Reads `job.json` (task reference, PPO config, seeds, candidates), hardens itself, imports the task
-from its reference (the user's own file or module included), re-applies the static policy, loads every
-program with the restricted loader and calls the engine's `train_fns` once for the whole batch. A
+Reads `job.json` (task reference, engine name, PPO config, seeds, candidates), hardens itself, imports
+the task from its reference (the user's own file or module included) and the engine (`engine`, or the
+task's own `Task.engine` when the job names none), re-applies the static policy, loads every program
+with the restricted loader and calls the engine's `train_fns` once for the whole batch. A
 candidate marked `task_reward` is the task's own human/sparse baseline, taken from the task itself.
 Progress goes to `progress.jsonl` (one JSON object per line, appended), results to `results.json`
 (written atomically at the end). The parent never reads stdout.
@@ -34,8 +35,9 @@ def main(job_dir: Path) -> int:
     harden(Limits.from_dict(job["limits"]), file_size_mb=1024)
     exit_with_parent()
 
+    from rewardlab import engines
     from rewardlab.config import PPOConfig
-    from rewardlab.engines.ppo_jax import ProgressInfo, train_fns
+    from rewardlab.engines import ProgressInfo
     from rewardlab.rewards.program import load_reward_fn
     from rewardlab.sandbox.errors import classify_exception
     from rewardlab.sandbox.guard import install_audit_hook
@@ -47,6 +49,11 @@ def main(job_dir: Path) -> int:
     try:
         task = load(job["task"])  # before the audit hook: importing writes nothing, but may open files
     except TaskRefError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    try:  # importing the engine (torch for sb3) also happens before the audit hook
+        engine = engines.get(job.get("engine") or task.engine)
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     config = _config_from_dict(PPOConfig, job["config"]) if job.get("config") else None
@@ -87,7 +94,7 @@ def main(job_dir: Path) -> int:
 
     trained: dict[tuple[str, int], TrainResult] = {}
     if named:
-        for res in train_fns(task, named, config, seeds, progress):
+        for res in engine.train_fns(task, named, config, seeds, progress):
             trained[(res.candidate, res.seed)] = res
     out = []
     for cand in job["candidates"]:

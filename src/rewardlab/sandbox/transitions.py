@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rewardlab.tasks.base import Task
+from rewardlab.tasks.gym_adapter import is_host
 from rewardlab.tasks.rollout import random_transitions
 
 
@@ -82,6 +83,9 @@ def load_batch(path: Path, task: Task) -> Batch | None:
 
 def _template(task: Task, key: jax.Array) -> tuple[Any, Any, Any, Any]:
     """The (state, action, next_state, env_reward) structure of one transition."""
+    if is_host(task.env):  # a Gymnasium environment cannot be traced; its adapter knows the record
+        s = task.env.template()
+        return s, task.env.action_spec.zero_action(), s, jnp.float32(0.0)
     _, s = task.env.reset(key)
     return s, task.env.action_spec.zero_action(), s, jnp.float32(0.0)
 

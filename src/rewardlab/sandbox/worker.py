@@ -1,6 +1,6 @@
 """Training untrusted reward programs in an isolated child process.
 
-`train_in_worker` runs the engine's batched `train_fns` for a batch of candidates in a child
+`train_in_worker` runs an engine's batched `train_fns` for a batch of candidates in a child
 (`_train_child`) and reads the results from a JSON file the child writes at the end. If the child
 dies (a signal, the memory limit, the wall-clock limit) the batch's results are lost, so every
 candidate of the batch is retried alone, each in a fresh child: the candidate that killed the batch
@@ -92,6 +92,7 @@ def train_in_worker(
     jax_cache_dir: str | Path | None = None,
     on_event: Callable[[WorkerEvent], None] | None = None,
     stall_s: float | None = None,
+    engine: str | None = None,
 ) -> list[TrainResult]:
     """Train every (program, seed) pair in a sandboxed child; results in candidate-major order.
 
@@ -108,6 +109,9 @@ def train_in_worker(
     `stall_s` sets the stall watchdog: None (default) uses `stall_limit`'s adaptive policy (at least
     `STALL_MIN_S`), a positive number is the limit in seconds, zero or negative turns it off. A stalled
     batch is retried once whole before its candidates are retried alone.
+
+    `engine` names the training engine (`rewardlab.engines.get`); None (the default) trains on the task's
+    own engine (`Task.engine`), which the child reads from the task it imports.
     """
     if not programs:
         raise ValueError("train_in_worker needs at least one program")
@@ -136,7 +140,7 @@ def train_in_worker(
         with _run_folder(run_dir) as root:
             cache = Path(jax_cache_dir) if jax_cache_dir is not None else root / "jax_cache"
             limits = Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb)
-            runner = _Runner(ref, config, seed_list, root, cache, limits, on_event, stall_s)
+            runner = _Runner(ref, config, seed_list, root, cache, limits, on_event, stall_s, engine)
             results.update(runner.run_batch(checked))
     return [results[(p.name, s)] for p in programs for s in seed_list]
 
@@ -177,6 +181,7 @@ class _Runner:
     limits: Limits
     on_event: Callable[[WorkerEvent], None] | None
     stall_s: float | None = None
+    engine: str | None = None
     _counter: Any = field(default_factory=itertools.count)
 
     def run_batch(self, programs: list[RewardProgram], retry_stall: bool = True) -> _Results:
@@ -213,6 +218,7 @@ class _Runner:
             job_dir / "job.json",
             {
                 "task": self.task.to_dict(),
+                "engine": self.engine,
                 "config": dataclasses.asdict(self.config) if self.config is not None else None,
                 "seeds": self.seeds,
                 "limits": self.limits.to_dict(),

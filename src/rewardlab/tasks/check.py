@@ -19,6 +19,7 @@ from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.program import load_reward_fn, transition_fn
 from rewardlab.tasks.adapter import state_fields
 from rewardlab.tasks.base import Task
+from rewardlab.tasks.gym_adapter import EnvStepError, is_host
 from rewardlab.tasks.rollout import random_transitions
 
 
@@ -64,19 +65,11 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int | None = None) -> None:
     if any(d < 1 for d in obs_shape):
         raise _fail(task, f"the observation space has no usable shape ({obs_shape})")
 
-    try:
-        obs, state = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
-    except Exception as exc:
-        raise _fail(task, f"reset fails under jax.eval_shape: {_why(exc)}") from exc
-    check_state(task, state)
-    if math.prod(obs.shape) != math.prod(obs_shape):
-        raise _fail(task, f"reset returns an observation of shape {obs.shape}, the space says {obs_shape}")
-    try:
-        out = jax.eval_shape(env.step, jax.random.PRNGKey(0), state, spec.zero_action())
-    except Exception as exc:
-        raise _fail(task, f"step fails under jax.eval_shape: {_why(exc)}") from exc
-    if jax.tree.structure(out.state) != jax.tree.structure(state):
-        raise _fail(task, "step returns a state with a different structure from reset's")
+    if is_host(env):  # a Gymnasium environment: its adapter checked reset, step and the state mapping
+        state = env.template()
+        check_state(task, state)
+    else:
+        state = _check_traceable(task, env, spec, obs_shape)
     fields = set(state_fields(state))
     documented = set(task.state_doc)
     if fields != documented:
@@ -86,7 +79,10 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int | None = None) -> None:
             f"unknown {sorted(documented - fields)}",
         )
 
-    tr = random_transitions(task, n_envs, n_steps or max(1000, limit))
+    try:
+        tr = random_transitions(task, n_envs, n_steps or max(1000, limit))
+    except EnvStepError as exc:
+        raise _fail(task, f"random-policy rollout failed: {exc}") from None
     for program in (task.human, task.sparse):
         try:
             fn = transition_fn(load_reward_fn(program))
@@ -115,6 +111,24 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int | None = None) -> None:
             raise _fail(
                 task, f"random-policy fitness {fitness} is outside fitness_range {task.fitness_range}"
             )
+
+
+def _check_traceable(task: Task, env: Any, spec: Any, obs_shape: tuple[int, ...]) -> Any:
+    """reset and step of a jittable (gymnax-API) environment trace under `jax.eval_shape`; the state."""
+    try:
+        obs, state = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
+    except Exception as exc:
+        raise _fail(task, f"reset fails under jax.eval_shape: {_why(exc)}") from exc
+    check_state(task, state)
+    if math.prod(obs.shape) != math.prod(obs_shape):
+        raise _fail(task, f"reset returns an observation of shape {obs.shape}, the space says {obs_shape}")
+    try:
+        out = jax.eval_shape(env.step, jax.random.PRNGKey(0), state, spec.zero_action())
+    except Exception as exc:
+        raise _fail(task, f"step fails under jax.eval_shape: {_why(exc)}") from exc
+    if jax.tree.structure(out.state) != jax.tree.structure(state):
+        raise _fail(task, "step returns a state with a different structure from reset's")
+    return state
 
 
 def check_state(task: Task, state: Any) -> None:

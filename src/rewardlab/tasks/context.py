@@ -41,6 +41,7 @@ class TaskContext:
     action: str
     fitness: str
     contract: str
+    language: str = "JAX"  # what the source is written in: JAX (gymnax) or Python (Gymnasium)
 
     @property
     def text(self) -> str:
@@ -52,10 +53,10 @@ class TaskContext:
             "",
             "## Environment source code (reward removed)",
             "",
-            f"This is the environment's own JAX source (`{self.source_name}`) with every reward computation "
-            "removed; `...` marks where the environment's reward value used to be. Your function replaces "
-            "it. Helper functions in this code are for reading only: they are not available inside your "
-            "reward function.",
+            f"This is the environment's own {self.language} source (`{self.source_name}`) with every reward "
+            "computation removed; `...` marks where the environment's reward value used to be. Your function "
+            "replaces it. Helper functions in this code are for reading only: they are not available inside "
+            "your reward function.",
             "",
             CODE_FENCE,
             self.code.rstrip(),
@@ -99,12 +100,13 @@ def task_context(task: Task) -> TaskContext:
     return TaskContext(
         task=task.name,
         description=task.description,
-        code=strip_reward(source, RewardAnchor(cls.__name__, task.env.step_method, name)),
+        code=strip_reward(source, RewardAnchor(cls.__name__, task.env.step_method, name, _reward_slot(task))),
         source_name=name,
         state_fields=fields,
         action=task.action_doc,
         fitness=task.fitness_doc,
         contract=reward_contract(),
+        language="Python" if getattr(task.env, "host", False) else "JAX",
     )
 
 
@@ -154,3 +156,8 @@ def compute_reward(state, action, next_state):
 """
 
 
+
+
+def _reward_slot(task: Task) -> int:
+    """Where the step method's returned tuple holds the reward: 2 for gymnax, 1 for Gymnasium."""
+    return int(getattr(task.env, "reward_slot", 2))

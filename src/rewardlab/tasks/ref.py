@@ -6,7 +6,9 @@ object. It travels as a `TaskRef`, which a child turns back into the task with `
 * a built-in or registered name: `CartPole-v1`, or a name an installed package declares in the
   `rewardlab.tasks` entry-point group (`[project.entry-points."rewardlab.tasks"] MyTask = "pkg.mod:make"`);
 * a file: `path/to/file.py:attr`;
-* a module: `package.module:attr`.
+* a module: `package.module:attr`;
+* a Gymnasium environment: `gymnasium:ENV_ID` (curated for CartPole-v1, InvertedPendulum-v5 and Hopper-v5,
+  generic otherwise; see `rewardlab.tasks.gym_suite`), trained by the `sb3` engine.
 
 `attr` is a `Task` or a zero-argument callable returning one (a dotted attribute such as
 `Factory.make` works too). A name registered with `tasks.register()` from the user's own script or
@@ -133,9 +135,11 @@ def _resolve(spec: str, *, check: bool) -> tuple[Task, TaskRef]:
         module = _import_module(left, spec, allow_cwd=True)
         task = _cached(("module", module.__name__, attr), lambda: _attribute(module, attr, spec), spec)
         ref = _module_ref(spec, task.name, module, attr)
+    elif spec.startswith(registry.GYM_PREFIX):
+        task, ref = _resolve_gym(spec)
     else:
         task, ref = _resolve_name(spec)
-    if check and ref.kind != "builtin":
+    if check and (ref.kind != "builtin" or spec.startswith(registry.GYM_PREFIX)):
         run_check(task, ref)
     return task, ref
 
@@ -238,6 +242,19 @@ def _resolve_name(name: str) -> tuple[Task, TaskRef]:
             f"cannot read task reference {name!r}: use FILE.py:attr or package.module:attr, or a task name"
         )
     raise TaskRefError(registry.unknown_message(name))
+
+
+def _resolve_gym(spec: str) -> tuple[Task, TaskRef]:
+    """`gymnasium:ENV_ID`: a curated or generic Gymnasium task, found again in children by its name."""
+    from rewardlab.tasks.gym_adapter import EnvStepError
+
+    try:
+        task = registry.get(spec)
+    except KeyError as exc:
+        raise TaskRefError(str(exc.args[0])) from None
+    except EnvStepError as exc:
+        raise TaskRefError(str(exc)) from None
+    return task, TaskRef(spec, "builtin", task.name)
 
 
 def _factory_origin(factory: Callable[[], Task]) -> tuple[str, str] | None:

@@ -17,6 +17,7 @@ from typing import Any
 from rewardlab.tasks.base import Task
 
 ENTRY_POINT_GROUP = "rewardlab.tasks"
+GYM_PREFIX = "gymnasium:"
 
 _FACTORIES: dict[str, Callable[[], Task]] = {}
 _CACHE: dict[str, Task] = {}
@@ -70,7 +71,7 @@ def unknown_message(name: str) -> str:
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return (
         f"unknown task {name}.{hint} Known tasks: {', '.join(known)}; "
-        "your own environment: FILE.py:attr or package.module:attr"
+        "a Gymnasium environment: gymnasium:ENV_ID; your own environment: FILE.py:attr or package.module:attr"
     )
 
 
@@ -78,6 +79,15 @@ def get(name: str) -> Task:
     """The task called `name` (registered or an installed entry point); an unknown name raises KeyError."""
     _load_builtins()
     if name in _CACHE:
+        return _CACHE[name]
+    if name.startswith(GYM_PREFIX):  # `gymnasium:ENV_ID`: built on demand, not listed by names()
+        from rewardlab.tasks.gym_adapter import GymTaskError
+        from rewardlab.tasks.gym_suite import gym_task
+
+        try:
+            _CACHE[name] = gym_task(name)
+        except GymTaskError as exc:
+            raise KeyError(str(exc)) from None
         return _CACHE[name]
     if name in _FACTORIES:
         _CACHE[name] = _FACTORIES[name]()

@@ -66,6 +66,12 @@ class RewardAnchor:
     cls: str
     method: str
     file: str = "its module"
+    slot: int = 2  # index of the reward in the returned 5-tuple: 2 for gymnax, 1 for Gymnasium's step
+
+    @property
+    def dynamics_slots(self) -> tuple[int, ...]:
+        """Indices of the returned tuple that carry dynamics (observation, state, termination flags)."""
+        return tuple(i for i in range(4) if i != self.slot)
 
 
 # --- the transform ------------------------------------------------------------------------------------
@@ -107,7 +113,8 @@ def _check_clean(code: str, tree: ast.Module, anchor: RewardAnchor | None) -> No
         return
     _, method = _find_step_method(tree.body, anchor)
     for ret in _own_returns(method):
-        slot = ret.value.elts[2] if isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 5 else None
+        five = isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 5
+        slot = ret.value.elts[anchor.slot] if five else None
         if not (isinstance(slot, ast.Constant) and slot.value is Ellipsis):
             raise ContextError(
                 f"{anchor.cls}.{anchor.method} still returns a reward after the transform (line {ret.lineno} "
@@ -118,7 +125,7 @@ def _check_clean(code: str, tree: ast.Module, anchor: RewardAnchor | None) -> No
 # --- finding the reward slot ---------------------------------------------------------------------------
 
 
-def _reward_slots(body: list[ast.stmt], anchor: RewardAnchor) -> dict[ast.AST, frozenset[str]]:
+def _reward_slots(body: list[ast.stmt], anchor: RewardAnchor) -> dict[ast.AST, tuple[int, frozenset[str]]]:
     """{step method: the local names its reward slot reads that nothing else it returns depends on}.
 
     Raises ContextError, naming the class, the method and the reason, when the reward cannot be located.
@@ -138,7 +145,7 @@ def _reward_slots(body: list[ast.stmt], anchor: RewardAnchor) -> dict[ast.AST, f
                 anchor, f"{where} returns `{shown}` (line {ret.lineno}), not a literal 5-tuple "
                 "(obs, state, reward, terminated, info)"
             )
-    return {method: frozenset(_slot_reward_names(method, returns))}
+    return {method: (anchor.slot, frozenset(_slot_reward_names(method, returns, anchor)))}
 
 
 def _find_step_method(
@@ -186,7 +193,9 @@ def _own_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Return]
     return sorted((n for n in _own_nodes(fn) if isinstance(n, ast.Return)), key=lambda n: n.lineno)
 
 
-def _slot_reward_names(fn: ast.FunctionDef | ast.AsyncFunctionDef, returns: list[ast.Return]) -> set[str]:
+def _slot_reward_names(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, returns: list[ast.Return], anchor: RewardAnchor
+) -> set[str]:
     """Local names read in the reward slot, less those the obs, state or termination slots depend on.
 
     A name both the reward and, say, the termination test read (a distance) is dynamics: removing it
@@ -194,8 +203,8 @@ def _slot_reward_names(fn: ast.FunctionDef | ast.AsyncFunctionDef, returns: list
     """
     local = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     local -= {a.arg for a in _all_args(fn.args)}
-    in_slot = set().union(*(_reads(_elements(r)[2]) for r in returns)) & local
-    outputs = set().union(*(_reads(_elements(r)[i]) for r in returns for i in (0, 1, 3)))
+    in_slot = set().union(*(_reads(_elements(r)[anchor.slot]) for r in returns)) & local
+    outputs = set().union(*(_reads(_elements(r)[i]) for r in returns for i in anchor.dynamics_slots))
     return in_slot - _depends_on(fn.body, outputs)
 
 
@@ -268,7 +277,9 @@ class _Taint:
         return bool(_REWARD.search(name)) or name in self.slot_names
 
 
-def _strip_class(cls: ast.ClassDef, removed: _Removed, slots: dict[ast.AST, frozenset[str]]) -> None:
+def _strip_class(
+    cls: ast.ClassDef, removed: _Removed, slots: dict[ast.AST, tuple[int, frozenset[str]]]
+) -> None:
     _drop_docstring(cls)
     body: list[ast.stmt] = []
     for stmt in cls.body:
@@ -285,22 +296,40 @@ def _strip_class(cls: ast.ClassDef, removed: _Removed, slots: dict[ast.AST, froz
 
 
 def _strip_function(
-    fn: ast.FunctionDef | ast.AsyncFunctionDef, removed: _Removed, slot_names: frozenset[str] | None = None
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    removed: _Removed,
+    slot: tuple[int, frozenset[str]] | None = None,
 ) -> None:
     """Remove reward statements from `fn` in place, recording what the removed code read in `removed`.
 
-    `slot_names` is given for the step method only: its reward slot is blanked and those names tainted.
+    `slot` (index, names) is given for the step method only: that element of every returned tuple is
+    blanked and the names it read are tainted.
     """
     _drop_docstring(fn)
     own = _Removed()
-    if slot_names is not None:
+    slot_names = slot[1] if slot is not None else None
+    if slot is not None:
         for ret in _own_returns(fn):
-            own.add(_elements(ret)[2])
-            _elements(ret)[2] = ast.Constant(...)
+            own.add(_elements(ret)[slot[0]])
+            _elements(ret)[slot[0]] = ast.Constant(...)
+    _drop_reward_params(fn.args)
     taint = _Taint(set(slot_names or ()), slot_names or frozenset())
     fn.body = _strip_block(fn.body, taint, own)
     _drop_dead(fn, own)
     removed.update(own)
+
+
+def _drop_reward_params(args: ast.arguments) -> None:
+    """Remove optional parameters named like a reward (Gymnasium's `healthy_reward=1.0`, CartPole's
+    `sutton_barto_reward=False`): reward settings, and the statements that use them go too."""
+    n_plain = len(args.args) - len(args.defaults)
+    keep = [i for i, a in enumerate(args.args) if i < n_plain or not _REWARD.search(a.arg)]
+    args.defaults = [args.defaults[i - n_plain] for i in keep if i >= n_plain]
+    args.args = [args.args[i] for i in keep]
+    pairs = [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+             if d is None or not _REWARD.search(a.arg)]
+    args.kwonlyargs = [a for a, _ in pairs]
+    args.kw_defaults = [d for _, d in pairs]
 
 
 def _strip_block(body: list[ast.stmt], taint: _Taint, removed: _Removed) -> list[ast.stmt]:
@@ -528,8 +557,12 @@ def _own_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Itera
 
 
 def _targets(stmt: ast.Assign | ast.AugAssign | ast.AnnAssign) -> set[str]:
+    """Names the assignment binds; `self` in `self.x = ...` is read, not bound (else every later use of
+    `self` would look derived from the assigned value)."""
     nodes = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    return {n.id for t in nodes for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return {
+        n.id for t in nodes for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
 
 
 def _names(target: ast.AST) -> set[str]:

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from rewardlab.tasks.adapter import ActionSpec
 from rewardlab.tasks.base import Task
+from rewardlab.tasks.gym_adapter import GymnasiumAdapter, is_host
 
 
 class Transitions(NamedTuple):
@@ -37,6 +38,8 @@ def random_action(key: jax.Array, spec: ActionSpec) -> jax.Array:
 def random_transitions(task: Task, n_envs: int = 16, n_steps: int = 64, seed: int = 0) -> Transitions:
     """`n_envs * n_steps` transitions under a uniformly random policy, resetting after each episode end."""
     env = task.env
+    if is_host(env):
+        return host_transitions(env, n_envs, n_steps, seed)
     spec = env.action_spec
 
     def one_env(key):
@@ -58,3 +61,46 @@ def random_transitions(task: Task, n_envs: int = 16, n_steps: int = 64, seed: in
 
     tr = jax.jit(jax.vmap(one_env))(jax.random.split(jax.random.PRNGKey(seed), n_envs))
     return jax.tree.map(lambda x: x.reshape((n_envs * n_steps, *x.shape[2:])), tr)
+
+
+def host_transitions(adapter: GymnasiumAdapter, n_envs: int, n_steps: int, seed: int) -> Transitions:
+    """`random_transitions` for a host (Gymnasium) environment: the same layout, stepped from Python.
+
+    Environment `e` is reset with seed `seed * 1000 + e` (and +1 at each later reset), its action space
+    seeded likewise, so the sample is deterministic in (task, seed). An exception raised by the
+    environment propagates as `EnvStepError` (the task's fault).
+    """
+    import numpy as np
+
+    states, actions, nexts, terms, truncs, rewards = [], [], [], [], [], []
+    for e in range(n_envs):
+        env = adapter.make_env()
+        try:
+            env.action_space.seed(seed * 1000 + e)
+            episode = 0
+            obs, info = adapter.reset(env, seed=seed * 1000 + e)
+            state = adapter.state_of(obs, info, env)
+            for _ in range(n_steps):
+                action = env.action_space.sample()
+                discrete = adapter.action_spec.discrete
+                flat = np.int32(action) if discrete else np.asarray(action, np.float32).ravel()
+                obs, r, term, trunc, info = adapter.step(env, flat)
+                nxt = adapter.state_of(obs, info, env)
+                states.append(state)
+                actions.append(flat)
+                nexts.append(nxt)
+                terms.append(bool(term))
+                truncs.append(bool(trunc))
+                rewards.append(np.float32(r))
+                if term or trunc:
+                    episode += 1
+                    obs, info = adapter.reset(env, seed=seed * 1000 + e + 7919 * episode)
+                    nxt = adapter.state_of(obs, info, env)
+                state = nxt
+        finally:
+            env.close()
+    return Transitions(
+        adapter.stack(states), jnp.asarray(np.stack(actions)), adapter.stack(nexts),
+        jnp.asarray(np.array(terms)), jnp.asarray(np.array(truncs)),
+        jnp.asarray(np.array(rewards, np.float32)),
+    )

@@ -1,0 +1,466 @@
+"""The `sb3` engine: stable-baselines3 PPO (torch, CPU) on a Gymnasium task, any reward program.
+
+Read top to bottom: the PPOConfig -> SB3 mapping, the per-slot wrapper that records state records, the
+vector-env wrapper that computes the candidate reward for the whole batch, evaluation, the checkpoint
+callback, and the driver `train_fns`.
+
+How a candidate's reward reaches SB3: every slot of SB3's `DummyVecEnv` is the task's environment inside
+`_StateEnv`, which builds the task's state record (`GymnasiumAdapter.state_of`) before and after each step
+and hands both over in `info`, *before* the vector env auto-resets (so on a terminal step `next_state` is
+the true final state). `_RewardVecEnv` stacks the batch and calls the reward program once per vector step,
+`jax.jit(jax.vmap(...))`-compiled once per run, then replaces the environment's reward with the candidate's
+total and accumulates every component. `VecNormalize` (when the config normalises) sits on top, as in
+SB3's own MuJoCo recipes.
+
+The mapping of `PPOConfig` onto SB3's `PPO` (see `sb3_arguments`):
+
+    num_envs -> n_envs (DummyVecEnv slots)      num_steps -> n_steps        update_epochs -> n_epochs
+    num_minibatches -> batch_size = num_envs * num_steps / num_minibatches
+    lr, anneal_lr -> learning_rate (lr, or lr * progress_remaining: linear decay to 0 over the run)
+    gamma, gae_lambda, ent_coef, vf_coef, max_grad_norm -> the same names
+    clip_eps -> clip_range (the value function is not clipped: SB3's clip_range_vf is another formula)
+    hidden, activation, log_std_init -> policy_kwargs net_arch=dict(pi=hidden, vf=hidden), activation_fn,
+        log_std_init (separate actor and critic networks, orthogonal init, as in ppo_jax)
+    normalize_obs, normalize_reward -> VecNormalize(norm_obs, norm_reward, gamma)
+    total_timesteps -> num_updates * batch (rounded to whole checkpoint intervals, like ppo_jax)
+    n_checkpoints, eval_episodes, eval_greedy -> this engine's evaluation (deterministic=eval_greedy)
+    torso=cnn, conv, conv_stride -> not supported (an error result says so)
+
+Runs (candidate x seed) train one after another in this process with one torch thread, each with its own
+environments, so a run's numbers do not depend on its batch. A failure is a result, never an exception:
+a reward that does not trace is `error`; a non-finite reward or non-finite network parameters stop the run
+with status `nan`; an exception raised by the environment is an `error` that names the environment.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecNormalize
+
+from rewardlab.config import PPOConfig
+from rewardlab.engines.base import Engine, Progress, ProgressInfo
+from rewardlab.engines.ppo_jax import PreparedReward, batched_reward, prepare_rewards
+from rewardlab.jax_cache import enable_compilation_cache
+from rewardlab.rewards.program import RewardFn
+from rewardlab.tasks.base import Task
+from rewardlab.tasks.gym_adapter import EnvStepError, GymnasiumAdapter, GymTaskError, exc_line, is_host
+from rewardlab.types import Checkpoint, ComponentStats, TrainResult
+
+# --- the mapping --------------------------------------------------------------------------------------
+
+
+def sb3_arguments(cfg: PPOConfig) -> dict[str, Any]:
+    """Keyword arguments of `stable_baselines3.PPO` for `cfg` (the table in the module docstring)."""
+    if cfg.torso != "mlp":
+        raise ValueError(f"the sb3 engine trains MLP policies; torso={cfg.torso!r} is not supported")
+    lr = cfg.lr
+    return dict(
+        learning_rate=(lambda progress: lr * progress) if cfg.anneal_lr else lr,
+        n_steps=cfg.num_steps,
+        batch_size=cfg.batch_size // cfg.num_minibatches,
+        n_epochs=cfg.update_epochs,
+        gamma=cfg.gamma,
+        gae_lambda=cfg.gae_lambda,
+        clip_range=cfg.clip_eps,
+        ent_coef=cfg.ent_coef,
+        vf_coef=cfg.vf_coef,
+        max_grad_norm=cfg.max_grad_norm,
+        policy_kwargs=dict(
+            net_arch=dict(pi=list(cfg.hidden), vf=list(cfg.hidden)),
+            activation_fn=torch.nn.Tanh if cfg.activation == "tanh" else torch.nn.ReLU,
+            log_std_init=cfg.log_std_init,
+        ),
+    )
+
+
+def total_steps(cfg: PPOConfig) -> int:
+    return cfg.num_updates * cfg.batch_size
+
+
+# --- the environment wrappers -------------------------------------------------------------------------
+
+
+class _StateEnv(gymnasium.Wrapper):
+    """One vector-env slot: steps the task's environment and hands over the state record's values before
+    and after the step (plain tuples: `_RewardVecEnv` builds one batched record per vector step)."""
+
+    def __init__(self, adapter: GymnasiumAdapter) -> None:
+        super().__init__(adapter.make_env())
+        self.adapter = adapter
+        self.record: Any = None  # flat state vector after the latest reset or step
+        self.last: tuple[np.ndarray, np.ndarray, Any] | None = None  # (state, next_state, action) of the step
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        obs, info = self.adapter.reset(self.env, seed=seed)
+        self.record = self.adapter.flat_of(obs, info, self.env)
+        return obs, info
+
+    def step(self, action: Any) -> Any:
+        flat = (np.int32(np.asarray(action).reshape(())) if self.adapter.action_spec.discrete
+                else np.asarray(action, np.float32).reshape(-1))
+        obs, reward, terminated, truncated, info = self.adapter.step(self.env, flat)
+        nxt = self.adapter.flat_of(obs, info, self.env)
+        self.last = (self.record, nxt, flat)  # read by the vector wrapper (not in info: SB3 deep-copies it)
+        self.record = nxt
+        return obs, reward, terminated, truncated, info
+
+
+@dataclass
+class IntervalStats:
+    """Training statistics since the last checkpoint: finished episodes and reward components."""
+
+    width: int
+    episodes: int = 0
+    reward_return: float = 0.0
+    env_return: float = 0.0
+    length: float = 0.0
+    comp_sum: np.ndarray = field(init=False)
+    comp_min: np.ndarray = field(init=False)
+    comp_max: np.ndarray = field(init=False)
+    comp_count: int = 0
+
+    def __post_init__(self) -> None:
+        self.comp_sum = np.zeros(self.width, np.float64)
+        self.comp_min = np.full(self.width, np.inf)
+        self.comp_max = np.full(self.width, -np.inf)
+
+
+def _make_reward_vec_env(venv: Any, reward: Callable, width: int) -> Any:
+    """`reward(flat_states, actions, flat_next_states, env_rewards) -> (totals, component matrix)`, jitted."""
+    slots = venv.envs
+
+    class RewardVecEnv(VecEnvWrapper):
+        """Replaces the environment's reward with the candidate's, computed for the whole batch at once."""
+
+        def __init__(self) -> None:
+            super().__init__(venv)
+            n = venv.num_envs
+            self.stats = IntervalStats(width)
+            self.ep = np.zeros((3, n), np.float64)  # reward return, env return, length of running episodes
+            self.nonfinite_at: int | None = None
+            self.steps = 0
+
+        def reset(self) -> Any:
+            self.ep[:] = 0.0
+            return self.venv.reset()
+
+        def step_wait(self) -> Any:
+            obs, env_r, dones, infos = self.venv.step_wait()
+            last = [slot.last for slot in slots]
+            state = np.stack([t[0] for t in last])
+            nxt = np.stack([t[1] for t in last])
+            action = np.stack([t[2] for t in last])
+            total, comps = reward(state, action, nxt, np.asarray(env_r, np.float32))
+            total, comps = np.asarray(total, np.float64), np.asarray(comps, np.float64)
+            self.steps += len(total)
+            if self.nonfinite_at is None and not np.all(np.isfinite(total)):
+                self.nonfinite_at = self.steps
+            st = self.stats
+            st.comp_sum += comps.sum(axis=0)
+            st.comp_min = np.minimum(st.comp_min, comps.min(axis=0))
+            st.comp_max = np.maximum(st.comp_max, comps.max(axis=0))
+            st.comp_count += len(total)
+            self.ep += np.stack([total, env_r, np.ones_like(total)])
+            done = np.asarray(dones, bool)
+            if done.any():
+                st.episodes += int(done.sum())
+                st.reward_return += float(self.ep[0, done].sum())
+                st.env_return += float(self.ep[1, done].sum())
+                st.length += float(self.ep[2, done].sum())
+                self.ep[:, done] = 0.0
+            return obs, np.nan_to_num(total, nan=0.0).astype(np.float32), dones, infos
+
+        def take_stats(self) -> IntervalStats:
+            out, self.stats = self.stats, IntervalStats(width)
+            return out
+
+    return RewardVecEnv()
+
+
+# --- evaluation ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalOut:
+    fitness: float
+    metrics: dict[str, float]
+
+
+class _Evaluator:
+    """Evaluation episodes of a trained policy, all `eval_episodes` environments stepped together.
+
+    The batch keeps its full width until every episode has ended (finished slots repeat their last
+    transition under a zero mask), so the jitted reward and episode signals compile once.
+    """
+
+    def __init__(self, task: Task, adapter: GymnasiumAdapter, reward: Callable, cfg: PPOConfig) -> None:
+        self.task, self.adapter, self.reward, self.cfg = task, adapter, reward, cfg
+        self.envs = [adapter.make_env() for _ in range(cfg.eval_episodes)]
+        self.signals = jax.jit(jax.vmap(task.episode_signals))
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+    def run(self, model: Any, normalize: Callable[[np.ndarray], np.ndarray], seed: int) -> EvalOut:
+        a, n = self.adapter, len(self.envs)
+        obs, records = [], []
+        for i, env in enumerate(self.envs):
+            o, info = a.reset(env, seed=seed + i)
+            obs.append(np.asarray(o, np.float32))
+            records.append(a.state_of(o, info, env))
+        state = a.stack(records)
+        sig0 = self.signals(state, jnp.zeros((n,)), state, jnp.zeros((n,), bool))
+        acc = {"length": np.zeros(n), "env_return": np.zeros(n), "reward_return": np.zeros(n),
+               "terminated": np.zeros(n, bool), **{k: np.zeros(n) for k in sig0}}
+        live = np.ones(n, bool)
+        for _ in range(a.max_episode_steps):
+            actions, _ = model.predict(normalize(np.stack(obs)), deterministic=self.cfg.eval_greedy)
+            if a.action_spec.discrete:
+                actions = np.asarray(actions).reshape(n).astype(np.int32)
+            else:
+                low, high = np.asarray(a.action_spec.low), np.asarray(a.action_spec.high)
+                actions = np.clip(np.asarray(actions).reshape(n, -1).astype(np.float32), low, high)
+            stepped = live.copy()
+            nexts, env_r, term = list(records), np.zeros(n, np.float32), np.zeros(n, bool)
+            for i in np.flatnonzero(stepped):
+                o, r, te, tr, info = a.step(self.envs[i], actions[i])
+                obs[i] = np.asarray(o, np.float32)
+                nexts[i] = a.state_of(o, info, self.envs[i])
+                env_r[i], term[i] = r, te
+                if te or tr:
+                    live[i] = False
+                    acc["terminated"][i] = bool(te)
+            s, ns = a.stack(records), a.stack(nexts)
+            total, _ = self.reward(s, actions, ns, env_r)
+            sig = self.signals(s, actions, ns, jnp.asarray(term))
+            mask = stepped.astype(np.float64)
+            acc["length"] += mask
+            acc["env_return"] += mask * env_r
+            acc["reward_return"] += mask * np.asarray(total, np.float64)
+            for k, v in sig.items():
+                acc[k] += mask * np.asarray(v, np.float64)
+            records = nexts
+            if not live.any():
+                break
+        fitness, metrics = self.task.fitness({k: jnp.asarray(v) for k, v in acc.items()})
+        out = {k: float(v) for k, v in metrics.items()}
+        out["env_return"] = float(np.mean(acc["env_return"]))
+        out["reward_return"] = float(np.mean(acc["reward_return"]))
+        out["episode_length"] = float(np.mean(acc["length"]))
+        return EvalOut(float(fitness), out)
+
+
+# --- one run ------------------------------------------------------------------------------------------
+
+
+class _Diverged(Exception):
+    def __init__(self, step: int, what: str) -> None:
+        super().__init__(f"training diverged: {what} by step {step}")
+        self.step = step
+
+
+@dataclass
+class _Run:
+    """One (candidate, seed) run: builds the environments and the model, trains, checkpoints."""
+
+    task: Task
+    cfg: PPOConfig
+    prepared: PreparedReward
+    width: int
+    seed: int
+    progress: Progress | None
+    best: Callable[[float | None], float | None]
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    train_s: float = 0.0
+    compile_s: float = 0.0
+
+    def train(self) -> TrainResult:
+        cfg, adapter = self.cfg, self.task.env
+        t0 = time.perf_counter()
+        one = batched_reward([self.prepared], self.width)
+        reward = jax.jit(jax.vmap(lambda s, a, ns, r: one(0, s, a, ns, r)))  # records (evaluation)
+        unflat = adapter.unflatten
+        reward_flat = jax.jit(jax.vmap(lambda s, a, ns, r: one(0, unflat(s), a, unflat(ns), r)))  # training
+        total = total_steps(cfg)
+        per_cp = total // cfg.n_checkpoints
+        run = self
+        model: Any = None
+        closers: list[Any] = []
+
+        class Checkpoints(BaseCallback):
+            def __init__(self) -> None:
+                super().__init__()
+                self.t = time.perf_counter()
+
+            def _on_step(self) -> bool:
+                if rew_env.nonfinite_at is not None:
+                    raise _Diverged(rew_env.nonfinite_at, "non-finite reward")
+                return True
+
+            def _on_rollout_start(self) -> None:
+                run.train_s += time.perf_counter() - self.t
+                done = self.model.num_timesteps
+                if done and done % per_cp == 0 and done < total:
+                    run.checkpoint(done, model, rew_env, evaluator, normalize)
+                elif done and run.progress is not None:
+                    run.progress(ProgressInfo(done, total, None, run.best(None)))
+                self.t = time.perf_counter()
+
+        try:
+            _warm(reward_flat, adapter, cfg.num_envs)  # compiled here, not inside the first training step
+            slots = DummyVecEnv([lambda: _StateEnv(adapter) for _ in range(cfg.num_envs)])
+            closers.append(slots)
+            rew_env = _make_reward_vec_env(slots, reward_flat, self.width)
+            venv = rew_env
+            if cfg.normalize_obs or cfg.normalize_reward:
+                venv = VecNormalize(
+                    rew_env, norm_obs=cfg.normalize_obs, norm_reward=cfg.normalize_reward, gamma=cfg.gamma
+                )
+            evaluator = _Evaluator(self.task, adapter, reward, cfg)
+            closers.append(evaluator)
+            torch.set_num_threads(1)
+            model = PPO("MlpPolicy", venv, seed=self.seed, verbose=0, device="cpu", **sb3_arguments(cfg))
+            model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's default makes a temp folder
+            normalize = venv.normalize_obs if isinstance(venv, VecNormalize) and cfg.normalize_obs else _same
+            self.compile_s = time.perf_counter() - t0
+            callback = Checkpoints()
+            model.learn(total_timesteps=total, callback=callback)
+            self.train_s += time.perf_counter() - callback.t
+            self.checkpoint(total, model, rew_env, evaluator, normalize)
+        except _Diverged as exc:
+            return self.result("nan", exc.step, str(exc))
+        except (EnvStepError, GymTaskError) as exc:
+            why = f"{exc} (the task's environment failed, not the reward)"
+            return self.result("error", _steps(model), why)
+        except Exception as exc:  # anything else ends this run only, as a record
+            if model is not None and not _finite_params(model):
+                return self.result("nan", _steps(model),
+                                   "training diverged: non-finite network parameters by step "
+                                   f"{_steps(model)}")
+            return self.result("error", _steps(model), f"training failed: {exc_line(exc)}")
+        finally:
+            for c in reversed(closers):
+                c.close()
+        return self.result("ok", total, "")
+
+    def checkpoint(
+        self, step: int, model: Any, rew_env: Any, evaluator: _Evaluator, normalize: Callable
+    ) -> None:
+        if not _finite_params(model):
+            raise _Diverged(step, "non-finite network parameters")
+        index = len(self.checkpoints)
+        ev = evaluator.run(model, normalize, seed=self.seed * 100_003 + 10_000 + 101 * index)
+        st = rew_env.take_stats()
+        per_ep = (lambda x: x / st.episodes) if st.episodes else (lambda x: math.nan)
+        count = max(st.comp_count, 1)
+        comps = {
+            name: ComponentStats(mean=float(st.comp_sum[j] / count), min=float(st.comp_min[j]),
+                                 max=float(st.comp_max[j]))
+            for j, name in enumerate(self.prepared.components)
+        }
+        self.checkpoints.append(Checkpoint(
+            step=step, fitness=ev.fitness, eval_metrics=ev.metrics, reward_return=per_ep(st.reward_return),
+            env_return=per_ep(st.env_return), episode_length=per_ep(st.length), components=comps,
+            seconds=self.train_s,
+        ))
+        best = self.best(ev.fitness if math.isfinite(ev.fitness) else None)
+        if self.progress is not None:
+            self.progress(ProgressInfo(step, total_steps(self.cfg), index, best))
+
+    def result(self, status: str, steps: int, message: str) -> TrainResult:
+        return TrainResult(
+            candidate=self.prepared.name, seed=self.seed, status=status,  # type: ignore[arg-type]
+            checkpoints=tuple(self.checkpoints), env_steps=int(steps), train_seconds=self.train_s,
+            compile_seconds=self.compile_s, message=message, extra={"engine": "sb3"},
+        )
+
+
+def _warm(reward: Callable, adapter: GymnasiumAdapter, n: int) -> None:
+    """Compile the batched reward for the training batch's shapes and dtypes (zeros, results unused)."""
+    width = sum(int(np.prod(f.shape, dtype=np.int64)) for f in adapter.fields)
+    state = np.zeros((n, width), np.float32)
+    dtype = np.int32 if adapter.action_spec.discrete else np.float32
+    action = np.stack([np.asarray(adapter.zero_action(), dtype)] * n)
+    jax.block_until_ready(reward(state, action, state, np.zeros(n, np.float32)))
+
+
+def _same(obs: np.ndarray) -> np.ndarray:
+    return obs
+
+
+def _steps(model: Any) -> int:
+    return int(model.num_timesteps) if model is not None else 0
+
+
+def _finite_params(model: Any) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.policy.parameters())
+
+
+# --- the driver ---------------------------------------------------------------------------------------
+
+
+def train_fns(
+    task: Task,
+    named_fns: Sequence[tuple[str, RewardFn]],
+    config: PPOConfig | None = None,
+    seeds: Sequence[int] = (0,),
+    progress: Progress | None = None,
+) -> list[TrainResult]:
+    """Train every (reward, seed) pair, one after another; results in candidate-major order."""
+    if not named_fns:
+        raise ValueError("train needs at least one reward")
+    if not seeds:
+        raise ValueError("train needs at least one seed")
+    if not is_host(task.env):
+        raise ValueError(f"the sb3 engine trains Gymnasium tasks; {task.name} is a {task.env.kind} task")
+    enable_compilation_cache()
+    cfg = config or task.ppo
+    adapter: GymnasiumAdapter = task.env
+    template = adapter.template()
+    sample = (template, adapter.action_spec.zero_action(), template, jnp.float32(0.0))
+    prepared = prepare_rewards(task, named_fns, sample)
+    width = max([1, *(len(p.components) for p in prepared)])
+    best: list[float | None] = [None]
+
+    def track(f: float | None) -> float | None:
+        if f is not None:
+            best[0] = f if best[0] is None else max(best[0], f)
+        return best[0]
+
+    try:
+        sb3_arguments(cfg)
+        problem = ""
+    except ValueError as exc:
+        problem = str(exc)
+    results = []
+    for p in prepared:
+        for seed in seeds:
+            if p.fn is None:
+                results.append(TrainResult(p.name, seed, "error", (), 0, 0.0, 0.0, message=p.error))
+                continue
+            if problem:
+                results.append(TrainResult(p.name, seed, "error", (), 0, 0.0, 0.0, message=problem))
+                continue
+            results.append(_Run(task, cfg, p, width, int(seed), progress, track).train())
+    return results
+
+
+ENGINE = Engine(
+    name="sb3",
+    summary="stable-baselines3 PPO (torch) over a vectorised Gymnasium environment, candidate x seed in turn",
+    train_fns=train_fns,
+)
