@@ -146,6 +146,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for r in [header, *rows]:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]}")
     print("\non: where a search on the task is practical; search steps: per candidate (--show for scores)")
+    from rewardlab.tasks.gym_suite import CURATED, PREFIX
+
+    curated = ", ".join(PREFIX + env_id for env_id in CURATED)
+    print(
+        f"Gymnasium environments train on the sb3 engine: {PREFIX}ENV_ID for any registered id "
+        f"(curated: {curated}); see docs/engines.md"
+    )
     return 0
 
 
@@ -161,7 +168,8 @@ def _show_task(task, ref) -> None:
         print(f"  {k:{width}s} {v}")
     print(
         f"\nbudgets: {task.ppo.total_timesteps:,} steps per training run (train), "
-        f"{task.search_budget:,} per candidate in a search (practical on {task.practical_on})"
+        f"{task.search_budget:,} per candidate in a search (practical on {task.practical_on}); "
+        f"engine {task.engine}"
     )
     scores = task.baseline_scores
     if scores is not None:
