@@ -127,5 +127,5 @@ def test_contexts_show_the_dynamics_without_the_reward():
 def test_xland_tasks_pass_check_task():
     from rewardlab.tasks.check import check_task
 
-    for name in (DOORKEY, "UnlockPickUp-XLand"):
+    for name in (DOORKEY, "DoorKey-16x16-XLand", "UnlockPickUp-XLand"):
         check_task(tasks.get(name))
