@@ -18,7 +18,7 @@ $(VENV)/.core: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 
 # Everything the tests exercise: LLM SDKs, Cooper (torch CPU, transformers, TRL), SB3 for benchmarks, dev tools.
 $(VENV)/.full: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,bench,ray]"
 	touch $@ $(VENV)/.core
 
 # The main job: a reward search with the LLM-free proposer (no API key), then its report.

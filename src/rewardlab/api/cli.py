@@ -36,6 +36,8 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("eval_episodes", "--eval-episodes", "E"),
     ("train_timeout_s", "--train-timeout", "SECONDS"),
     ("seed", "--seed", "SEED"),
+    ("executor", "--executor", None),
+    ("ray_address", "--ray-address", "ADDR|auto"),
 )
 
 

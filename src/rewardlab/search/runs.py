@@ -27,6 +27,7 @@ from rewardlab.runfolder import RunFolderError
 from rewardlab.runfolder.files import config_hint
 from rewardlab.sandbox import check_static
 from rewardlab.search.config import SearchConfig
+from rewardlab.search.evaluate import preflight
 from rewardlab.search.loop import drive
 from rewardlab.search.progress import Progress
 from rewardlab.store import RunStore
@@ -62,6 +63,7 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     * the LLM spec parses and its backend can be built (key, SDK): LLMConfigError;
     * an `--init` file reads and passes the static check: RewardProgramError; a feedback file exists;
     * the task reference resolves and the task passes its checks: TaskRefError;
+    * with `executor=ray`, Ray is installed and the cluster answers: ExecutorUnavailable;
     * a network LLM answers a model-list request within seconds (`check_llm=False` skips it):
       LLMUnreachable, or LLMRequestRejected for a refused key.
 
@@ -82,6 +84,7 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     task, ref = resolve(config.task)
     if init in BASELINES:
         check_init(task.reward_program(init).source, init)
+    preflight(config)  # an unreachable cluster: one error before the LLM is asked anything
     if backend is not None and check_llm:
         check_backend(backend)
     return task, ref, config.resolved(task)
@@ -157,6 +160,7 @@ def resume(
     runfolder.verify(store.layout, config.restarts, config.iterations)
     backend = llm_backend(config)
     task, ref, changed = load_task(store, config, force=force)
+    preflight(config)
     if backend is not None and check_llm:
         check_backend(backend)
     run = store.read_run()
