@@ -13,6 +13,7 @@ Ray is imported lazily: the core install works without it (`pip install 'rewardl
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
@@ -63,12 +64,32 @@ def connect(address: str | None, *, probe_timeout_s: float = 5.0) -> None:
             kwargs["_node_ip_address"] = "127.0.0.1"
         kwargs["address"] = address
     try:
-        ray.init(**kwargs)
+        with _loopback_kept(kwargs.get("_node_ip_address") == "127.0.0.1"):
+            ray.init(**kwargs)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError or ValueError here
         detail = " ".join(str(exc).split())[:200]
         where = address or "a local Ray instance"
         raise ExecutorUnavailable(f"cannot connect to the Ray cluster at {where}: {detail}") from None
     _started_here["flag"] = True
+
+
+@contextlib.contextmanager
+def _loopback_kept(loopback: bool) -> Iterator[None]:
+    """Ray turns a loopback cluster address into the machine's own address before connecting, where a
+    cluster started with `--node-ip-address 127.0.0.1` does not listen. Ray keeps loopback addresses on
+    platforms where it does not support clusters (its `ENABLE_RAY_CLUSTER` switch); for a loopback
+    cluster the driver is on the same machine, so that behaviour is the right one here too."""
+    if not loopback:
+        yield
+        return
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
 
 
 def _probe(address: str, timeout_s: float) -> None:

@@ -136,7 +136,12 @@ class RunInUse(RuntimeError):
 
 
 def resume(
-    run_dir: str | Path, *, progress: Progress | None = None, force: bool = False, check_llm: bool = True
+    run_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+    check_llm: bool = True,
+    where: dict[str, Any] | None = None,
 ) -> Path:
     """Continue a (killed or finished) run from its folder.
 
@@ -146,6 +151,8 @@ def resume(
     (e.g. on another host), or a change you mean (the new file's hash is recorded, with an event).
     Nothing is written when it refuses, nor when a file of the folder is damaged (RunFolderError names
     it) or the LLM endpoint does not answer (as for a new search; `check_llm=False` skips that).
+    `where` overrides where training runs (`executor`, `ray_address`, ...: fields that do not change
+    results), e.g. a cluster that came back on another address; config.yaml keeps what the run began with.
     """
     store = RunStore(run_dir)
     if not store.layout.run.exists():
@@ -157,6 +164,8 @@ def resume(
             f"{run_dir} is being driven by {owner}; wait for it, stop it, or pass --force if it is gone"
         )
     config = read_search_config(store)
+    if where:
+        config = dataclasses.replace(config, **where)
     runfolder.verify(store.layout, config.restarts, config.iterations)
     backend = llm_backend(config)
     task, ref, changed = load_task(store, config, force=force)
