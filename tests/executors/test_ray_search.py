@@ -83,7 +83,8 @@ def _fingerprint(run_dir: Path) -> str:
 def test_search_on_two_nodes_matches_local(ray_cluster, dot_task, tmp_path):
     two = {"batch_size": 2}  # 4 batches: the iteration's, the confirmation's, the final 2 + 1 (at once)
     local = search(_config(dot_task, **two), tmp_path / "local", check_llm=False)
-    remote = search(_config(dot_task, executor="ray", ray_address=ray_cluster.address, **two), tmp_path / "ray")
+    on_ray = _config(dot_task, executor="ray", ray_address=ray_cluster.address, **two)
+    remote = search(on_ray, tmp_path / "ray")
     assert _fingerprint(remote) == _fingerprint(local)  # bit-identical: the same engine, seeds, batches
     trained = [e for e in _events(remote) if e["event"] == "trained"]
     assert len(trained) == 2 and all(e["node"].count("/") == 2 for e in trained)
