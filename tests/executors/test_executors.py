@@ -90,3 +90,14 @@ def test_connect_refuses_a_malformed_address():
 
     with pytest.raises(ExecutorUnavailable, match="HOST:PORT"):
         connect("nowhere")
+
+
+def test_progress_shows_batches_per_node():
+    from rewardlab.search.loop import _nodes_line
+    from rewardlab.search.progress import Progress
+
+    line = _nodes_line({"vm/127.0.0.1/d5a7ecb8": 1, "vm/127.0.0.1/21e47eed": 3})
+    assert line == "batches per node: vm/21e47eed 3, vm/d5a7ecb8 1"
+    progress = Progress(2, enabled=False)
+    progress.update(phase="training", nodes=line)
+    assert line in progress.render()

@@ -124,6 +124,14 @@ def test_hostile_programs_are_contained_as_locally(ray_cluster, dot_task, tmp_pa
     assert "timed out after 15 s" in local[1].results[0].message
 
 
+def test_a_batch_no_node_can_run_is_refused_at_once(ray_cluster):
+    from rewardlab.executors import ExecutorUnavailable, request
+    from rewardlab.executors.ray_cluster import RayEvaluator
+
+    with pytest.raises(ExecutorUnavailable, match=r"no node of the Ray cluster has .*1 GPU"):
+        RayEvaluator(request(cpus=1, gpus=None, memory_mb=0, practical_on="GPU"), address=ray_cluster.address)
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "rewardlab.cli", *args]
 

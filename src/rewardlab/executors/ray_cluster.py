@@ -156,6 +156,22 @@ def train_batch(payload: dict[str, Any]) -> dict[str, Any]:
     return {"node": node_label(), "results": [r.to_dict() for r in results], "events": events}
 
 
+def check_fits(req: Request) -> None:
+    """Raise ExecutorUnavailable unless some live node has what one batch asks for: Ray would otherwise
+    keep an infeasible task waiting forever (e.g. a GPU task on a CPU-only cluster)."""
+    ray = _ray()
+    want = {"CPU": req.num_cpus, "GPU": req.num_gpus, "memory": float(req.memory_bytes)}
+    for node in ray.nodes():
+        have = node.get("Resources", {}) if node.get("Alive") else {}
+        if all(have.get(k, 0.0) >= v for k, v in want.items() if v > 0):
+            return
+    asked = f"{req.num_cpus:g} CPU, {req.num_gpus:g} GPU, {req.memory_bytes / 2**20:.0f} MB"
+    raise ExecutorUnavailable(
+        f"no node of the Ray cluster has what one training batch asks for ({asked}); "
+        "lower ray_cpus / ray_gpus / ray_memory_mb, or add such a node"
+    )
+
+
 @dataclass
 class RayEvaluator:
     """Runs batches as Ray tasks with `request`'s resources; independent batches run at the same time."""
@@ -169,6 +185,7 @@ class RayEvaluator:
 
     def __post_init__(self) -> None:
         connect(self.address)
+        check_fits(self.request)
         ray = _ray()
         self._remote = ray.remote(train_batch).options(
             max_retries=self.retries, retry_exceptions=False, **self.request.options()

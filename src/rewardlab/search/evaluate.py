@@ -15,7 +15,7 @@ from typing import Any
 
 from rewardlab import runfolder
 from rewardlab.config import PPOConfig
-from rewardlab.executors import Batch, Evaluator, LocalEvaluator, request
+from rewardlab.executors import Batch, Evaluator, LocalEvaluator, Request, request
 from rewardlab.runfolder import Candidate, EvalRecord, record
 from rewardlab.sandbox import CheckReport, check_static, probe_many
 from rewardlab.search.config import SearchConfig
@@ -59,21 +59,26 @@ def evaluator_for(config: SearchConfig, task: Task, store: RunStore) -> Evaluato
         return LocalEvaluator(store.root)
     from rewardlab.executors.ray_cluster import RayEvaluator
 
-    req = request(
+    return RayEvaluator(ray_request(config, task), address=config.ray_address, retries=config.ray_retries)
+
+
+def ray_request(config: SearchConfig, task: Task) -> Request:
+    """What one batch asks a Ray node for: the config's ray_* fields and the task's hardware."""
+    return request(
         cpus=config.ray_cpus,
         gpus=config.ray_gpus,
         memory_mb=config.ray_memory_mb,
         practical_on=task.practical_on,
     )
-    return RayEvaluator(req, address=config.ray_address, retries=config.ray_retries)
 
 
-def preflight(config: SearchConfig) -> None:
-    """Fail now (ExecutorUnavailable, one line) if the executor cannot run: before any LLM call."""
+def preflight(config: SearchConfig, task: Task) -> None:
+    """Fail now (ExecutorUnavailable, one line) if the executor cannot run a batch: before any LLM call."""
     if config.executor == "ray":
-        from rewardlab.executors.ray_cluster import connect
+        from rewardlab.executors.ray_cluster import check_fits, connect
 
         connect(config.ray_address)
+        check_fits(ray_request(config, task))
 
 
 def batches(

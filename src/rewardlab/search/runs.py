@@ -84,7 +84,7 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     task, ref = resolve(config.task)
     if init in BASELINES:
         check_init(task.reward_program(init).source, init)
-    preflight(config)  # an unreachable cluster: one error before the LLM is asked anything
+    preflight(config, task)  # an unreachable cluster: one error before the LLM is asked anything
     if backend is not None and check_llm:
         check_backend(backend)
     return task, ref, config.resolved(task)
@@ -169,7 +169,7 @@ def resume(
     runfolder.verify(store.layout, config.restarts, config.iterations)
     backend = llm_backend(config)
     task, ref, changed = load_task(store, config, force=force)
-    preflight(config)
+    preflight(config, task)
     if backend is not None and check_llm:
         check_backend(backend)
     run = store.read_run()
