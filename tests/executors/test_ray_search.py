@@ -81,9 +81,10 @@ def _fingerprint(run_dir: Path) -> str:
 
 
 def test_search_on_two_nodes_matches_local(ray_cluster, dot_task, tmp_path):
-    two = {"batch_size": 2}  # 4 batches: the iteration's, the confirmation's, the final 2 + 1 (at once)
-    local = search(_config(dot_task, **two), tmp_path / "local", check_llm=False)
-    on_ray = _config(dot_task, executor="ray", ray_address=ray_cluster.address, **two)
+    # seed 5, batches of one: the later tests train the same programs and find them compiled
+    same = {"seed": 5, "confirm_top": 0}
+    local = search(_config(dot_task, **same), tmp_path / "local", check_llm=False)
+    on_ray = _config(dot_task, executor="ray", ray_address=ray_cluster.address, **same)
     remote = search(on_ray, tmp_path / "ray")
     assert _fingerprint(remote) == _fingerprint(local)  # bit-identical: the same engine, seeds, batches
     trained = [e for e in _events(remote) if e["event"] == "trained"]
@@ -203,7 +204,7 @@ def test_node_killed_mid_batch_loses_nothing(ray_cluster, dot_task, tmp_path):
 
     killer = threading.Thread(target=kill_when_both_nodes_train, daemon=True)
     killer.start()
-    # seed 5, batches of one: the programs the driver-kill test compiled (the nodes' cache has them)
+    # seed 5, batches of one: programs the earlier tests compiled (the nodes' cache has them)
     run_dir = search(_config(dot_task, executor="ray", ray_address=ray_cluster.address, seed=5,
                              confirm_top=0, final_seeds=0), tmp_path)
     killer.join(timeout=5)
