@@ -67,18 +67,24 @@ def search(
 
 
 def resume(
-    run_dir: str | Path, *, force: bool = False, progress: Progress | None = None, check_llm: bool = True
+    run_dir: str | Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    check_llm: bool = True,
+    where: dict[str, Any] | None = None,
 ) -> Path:
     """Continue a killed (or finished) run and rebuild its report; returns the run folder.
 
     Raises RunInUse while another live process drives the run, and TaskRefError when the task's file
     changed since the run started; `force` overrides both (see `rewardlab.search.runs.resume`). A
-    damaged file of the folder raises RunFolderError, which names it and says what to do.
+    damaged file of the folder raises RunFolderError, which names it and says what to do. `where`
+    ({"executor": "ray", "ray_address": ...}) moves the rest of the training without changing results.
     """
     from rewardlab.report import build
     from rewardlab.search.runs import resume as run_resume
 
-    root = run_resume(run_dir, progress=progress, force=force, check_llm=check_llm)
+    root = run_resume(run_dir, progress=progress, force=force, check_llm=check_llm, where=where)
     build(root)
     return root
 

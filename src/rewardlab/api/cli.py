@@ -36,6 +36,8 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("eval_episodes", "--eval-episodes", "E"),
     ("train_timeout_s", "--train-timeout", "SECONDS"),
     ("seed", "--seed", "SEED"),
+    ("executor", "--executor", None),
+    ("ray_address", "--ray-address", "ADDR|auto"),
 )
 
 
@@ -96,6 +98,12 @@ def add_search_commands(subparsers: Any) -> None:
     r.add_argument(
         "--no-llm-check", action="store_true", help="do not check that the LLM endpoint answers first"
     )
+    for name, flag, metavar in OPTIONS:
+        if name in ("executor", "ray_address"):  # where training runs: results do not depend on it
+            f = fields[name]
+            r.add_argument(flag, dest=name, default=None, choices=f.metadata.get("choices"),
+                           metavar=None if f.metadata.get("choices") else metavar,
+                           help=f.metadata["help"] + " Default: as the run started.")
     r.set_defaults(func=_resume)
 
     rep = subparsers.add_parser(
@@ -167,6 +175,7 @@ def _resume(args: argparse.Namespace) -> int:
         progress=Progress(config.iterations, config.restarts, enabled=not args.quiet),
         force=args.force,
         check_llm=not args.no_llm_check,
+        where={k: getattr(args, k) for k in ("executor", "ray_address") if getattr(args, k) is not None},
     )
     return _print_result(run_dir)
 

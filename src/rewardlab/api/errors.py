@@ -36,6 +36,7 @@ _USAGE_ERRORS = (
     ("rewardlab.runfolder.io", "RunFolderError"),
     ("rewardlab.search.runs", "RunInUse"),
     ("rewardlab.tasks.context", "ContextError"),
+    ("rewardlab.executors.base", "ExecutorUnavailable"),
 )
 """Errors that mean the input is wrong: exit status 2."""
 _RUN_ERRORS = (("rewardlab.llm.errors", "LLMError"),)

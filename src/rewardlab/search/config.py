@@ -129,6 +129,32 @@ class SearchConfig:
         "(the LLM-free proposer always does).",
     )
 
+    executor: str = _f(
+        "local",
+        "Where training batches run: local (a sandboxed child process on this machine, one batch at a "
+        "time) or ray (each batch a Ray task running the same sandboxed child on a cluster node; "
+        "independent batches at once; needs rewardlab[ray], see docs/scale.md).",
+        choices=("local", "ray"),
+    )
+    ray_address: str | None = _f(
+        None,
+        "With executor=ray: the cluster, HOST:PORT of its head (`ray start --head` prints it), "
+        "ray://HOST:PORT, or auto (the cluster this machine belongs to); unset (None): a private Ray "
+        "instance on 127.0.0.1 for this run.",
+    )
+    ray_cpus: float = _f(1.0, "With executor=ray: CPUs each batch's task asks for (and its thread cap).")
+    ray_gpus: float | None = _f(
+        None,
+        "With executor=ray: GPUs each batch's task asks for; unset (None): 1 if the task is practical "
+        "only on a GPU (its practical_on), else 0.",
+    )
+    ray_memory_mb: int = _f(2048, "With executor=ray: memory (MB) each batch's task reserves on its node.")
+    ray_retries: int = _f(
+        3,
+        "With executor=ray: times Ray reruns a batch whose worker or node died, before each of its "
+        "programs is tried alone.",
+    )
+
     def __post_init__(self) -> None:
         problems = [
             f"{name} must be >= 1 (got {getattr(self, name)})"
@@ -152,6 +178,10 @@ class SearchConfig:
             problems.append(f"llm_concurrency must be >= 1 (got {self.llm_concurrency})")
         if not self.llm_timeout_s > 0:
             problems.append(f"llm_timeout_s must be > 0 (got {self.llm_timeout_s})")
+        if self.ray_cpus <= 0 or (self.ray_gpus is not None and self.ray_gpus < 0):
+            problems.append("ray_cpus must be > 0 and ray_gpus >= 0")
+        if self.ray_memory_mb < 0 or self.ray_retries < 0:
+            problems.append("ray_memory_mb and ray_retries must be >= 0")
         if self.confirm_top < 0 or self.confirm_seeds < 1:
             problems.append("confirm_top must be >= 0 and confirm_seeds >= 1")
         if (self.timesteps is not None and self.timesteps < 0) or self.final_seeds < 0:

@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 
 from rewardlab import runfolder
+from rewardlab.executors import Evaluator
 from rewardlab.runfolder import Confirmation, ConfirmRow, EvalRecord
 from rewardlab.search import select
 from rewardlab.search.config import SearchConfig
@@ -53,6 +54,7 @@ def confirm(
     restart: int,
     history: list[EvalRecord],
     progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
 ) -> tuple[EvalRecord | None, float | None]:
     """The restart's winner after confirmation and its mean fitness on the confirmation seeds.
 
@@ -74,7 +76,7 @@ def confirm(
             RewardProgram(job_name(r.candidate.id), r.candidate.source or "", r.candidate.origin)
             for r in pool
         ]
-        results = train_programs(store, config, task, ref, programs, seeds)
+        results = train_programs(store, config, task, ref, programs, seeds, evaluator)
         rows = []
         for rec in pool:
             mine = [r for r in results if r.candidate == job_name(rec.candidate.id)]

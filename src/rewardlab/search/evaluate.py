@@ -1,8 +1,10 @@
-"""Evaluating candidates: check them in the sandbox, train the valid ones in a sandboxed worker.
+"""Evaluating candidates: check them in the sandbox, train the valid ones through an `Evaluator`.
 
 Both steps skip what is already on disk: a candidate with a stored check is not checked again and one
 with stored training results is not trained again, so a resumed run retrains only the batch that was
-cut short. The sandbox gets the task as a `TaskRef`, which its children import the task from.
+cut short. The sandbox gets the task as a `TaskRef`, which its children import the task from. Training
+goes through the run's evaluator (`evaluator_for`: the local sandboxed worker, or Ray tasks running the
+same sandboxed child); the checks always run here, on the driver, in its sandbox.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 
 from rewardlab import runfolder
 from rewardlab.config import PPOConfig
+from rewardlab.executors import Batch, Evaluator, LocalEvaluator, Request, request
 from rewardlab.runfolder import Candidate, EvalRecord, record
-from rewardlab.sandbox import CheckReport, check_static, probe_many, train_in_worker
+from rewardlab.sandbox import CheckReport, check_static, probe_many
 from rewardlab.search.config import SearchConfig
 from rewardlab.store import RunStore
 from rewardlab.tasks import Task, TaskRef
@@ -49,6 +52,53 @@ def check(
     return reports
 
 
+def evaluator_for(config: SearchConfig, task: Task, store: RunStore) -> Evaluator:
+    """The evaluator `config.executor` names: the local sandboxed worker writing under the run folder,
+    or Ray tasks with the resources `config` and the task ask for (Ray is imported only then)."""
+    if config.executor == "local":
+        return LocalEvaluator(store.root)
+    from rewardlab.executors.ray_cluster import RayEvaluator
+
+    return RayEvaluator(ray_request(config, task), address=config.ray_address, retries=config.ray_retries)
+
+
+def ray_request(config: SearchConfig, task: Task) -> Request:
+    """What one batch asks a Ray node for: the config's ray_* fields and the task's hardware."""
+    return request(
+        cpus=config.ray_cpus,
+        gpus=config.ray_gpus,
+        memory_mb=config.ray_memory_mb,
+        practical_on=task.practical_on,
+    )
+
+
+def preflight(config: SearchConfig, task: Task) -> None:
+    """Fail now (ExecutorUnavailable, one line) if the executor cannot run a batch: before any LLM call."""
+    if config.executor == "ray":
+        from rewardlab.executors.ray_cluster import check_fits, connect
+
+        connect(config.ray_address)
+        check_fits(ray_request(config, task))
+
+
+def batches(
+    ref: TaskRef,
+    programs: Sequence[RewardProgram],
+    config: PPOConfig,
+    seeds: Sequence[int],
+    *,
+    timeout_s: float | None,
+    batch_size: int,
+    jax_cache_dir: str | None,
+) -> list[Batch]:
+    """`programs` cut into batches of `batch_size`, each trained on every seed."""
+    return [
+        Batch(ref, tuple(programs[k : k + batch_size]), config, tuple(int(s) for s in seeds), timeout_s,
+              jax_cache_dir)
+        for k in range(0, len(programs), batch_size)
+    ]
+
+
 def train(
     store: RunStore,
     ref: TaskRef,
@@ -60,8 +110,13 @@ def train(
     batch_size: int,
     jax_cache_dir: str | None = None,
     on_event: Callable[[Any], None] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> dict[str, tuple[TrainResult, ...]]:
-    """Train the candidates that have no stored results yet, in batches; one result per seed each."""
+    """Train the candidates that have no stored results yet, in batches; one result per seed each.
+
+    The batches go to `evaluator` together (default: the local worker, one after another) and each
+    batch's results are written as soon as it finishes, so a killed run keeps every finished batch.
+    """
     out: dict[str, tuple[TrainResult, ...]] = {}
     todo: list[Candidate] = []
     for c in candidates:
@@ -70,21 +125,26 @@ def train(
             out[c.id] = got
         else:
             todo.append(c)
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        store.event("train_started", ids=[c.id for c in batch])
-        results = train_in_worker(
-            ref,
-            [RewardProgram(c.id, c.source or "", c.origin) for c in batch],
-            config,
-            list(seeds),
-            run_dir=store.root,
-            timeout_s=timeout_s,
-            jax_cache_dir=jax_cache_dir or store.layout.jax_cache,
-            on_event=on_event,
-        )
-        for c in batch:
-            mine = tuple(r for r in results if r.candidate == c.id)
+    if not todo:
+        return out
+    by_name = {c.id: c for c in todo}
+    work = batches(
+        ref,
+        [RewardProgram(c.id, c.source or "", c.origin) for c in todo],
+        config,
+        seeds,
+        timeout_s=timeout_s,
+        batch_size=batch_size,
+        jax_cache_dir=jax_cache_dir or str(store.layout.jax_cache),
+    )
+
+    def started(i: int) -> None:
+        store.event("train_started", ids=list(work[i].names))
+
+    for i, outcome in (evaluator or LocalEvaluator(store.root)).run(work, on_event, started):
+        for name in work[i].names:
+            c = by_name[name]
+            mine = tuple(r for r in outcome.results if r.candidate == c.id)
             runfolder.write_results(store.layout, c, mine)
             fit = [r.max_fitness for r in mine]
             store.event(
@@ -94,6 +154,7 @@ def train(
                 fitness=[f if math.isfinite(f) else None for f in fit],
                 compile_s=max((r.compile_seconds for r in mine), default=0.0),
                 train_s=sum(r.train_seconds for r in mine),
+                node=outcome.node,
             )
             out[c.id] = mine
     return out
@@ -106,18 +167,24 @@ def train_programs(
     ref: TaskRef,
     programs: Sequence[RewardProgram],
     seeds: Sequence[int],
+    evaluator: Evaluator | None = None,
 ) -> list[TrainResult]:
-    """Train whole programs (not search candidates) in one sandboxed batch with the search's budget and
-    limits: the confirmation and the final evaluation."""
-    return train_in_worker(
+    """Train whole programs (not search candidates) with the search's budget and limits, in batches of
+    `batch_size` handed to `evaluator` together: the confirmation and the final evaluation. Results in
+    program-major order, as one batch would give them."""
+    work = batches(
         ref,
-        list(programs),
+        programs,
         config.ppo(task),
-        list(seeds),
-        run_dir=store.root,
+        seeds,
         timeout_s=config.train_timeout_s,
-        jax_cache_dir=config.jax_cache_dir or store.layout.jax_cache,
+        batch_size=config.batch_size,
+        jax_cache_dir=config.jax_cache_dir or str(store.layout.jax_cache),
     )
+    got: dict[int, tuple[TrainResult, ...]] = {}
+    for i, outcome in (evaluator or LocalEvaluator(store.root)).run(work):
+        got[i] = outcome.results
+    return [r for i in range(len(work)) for r in got[i]]
 
 
 def evaluate(
@@ -133,6 +200,7 @@ def evaluate(
     jax_cache_dir: str | None = None,
     on_check: Callable[[dict[str, CheckReport]], None] | None = None,
     on_event: Callable[[Any], None] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> list[EvalRecord]:
     """Check, then train the candidates that passed; one `EvalRecord` per candidate, in order."""
     reports = check(store, ref, candidates, check_mode)
@@ -150,6 +218,7 @@ def evaluate(
             batch_size=batch_size,
             jax_cache_dir=jax_cache_dir,
             on_event=on_event,
+            evaluator=evaluator,
         )
         if valid
         else {}

@@ -1,10 +1,10 @@
 """The final evaluation: the winner and the Sparse and Human baselines, retrained on fresh seeds.
 
-All three train in one sandboxed worker batch with the same engine, PPO config and seeds, so the
-human-normalised score compares like with like. The baselines are the task's own reward objects
-(renamed only), so a baseline that exists as a callable (a user task's success indicator) trains by its
-role in the worker. The result is the `FinalResults` record; a resumed run that finds it does not train
-again.
+All three train in one batch (`batch_size` permitting) through the run's evaluator, with the same
+engine, PPO config and seeds, so the human-normalised score compares like with like. The baselines
+are the task's own reward objects (renamed only), so a baseline that exists as a callable (a user
+task's success indicator) trains by its role in the worker. The result is the `FinalResults`
+record; a resumed run that finds it does not train again.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from rewardlab import runfolder
+from rewardlab.executors import Evaluator
 from rewardlab.runfolder import EvalRecord, FinalResults, MethodInfo
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.evaluate import train_programs
@@ -31,6 +32,7 @@ def final_evaluation(
     best: EvalRecord | None,
     progress: Progress | None = None,
     confirmed: float | None = None,
+    evaluator: Evaluator | None = None,
 ) -> FinalResults:
     """Train the winner, Human and Sparse on `final_seeds` fresh seeds. `confirmed`: the winner's mean
     fitness in the confirmation step (recorded next to its search fitness)."""
@@ -48,7 +50,7 @@ def final_evaluation(
     if progress is not None:
         progress.update(phase=f"final evaluation ({len(programs)} rewards x {len(seeds)} seeds)")
     store.event("final_started", programs=[p.name for p in programs], seeds=seeds)
-    results = train_programs(store, config, task, ref, programs, seeds)
+    results = train_programs(store, config, task, ref, programs, seeds, evaluator)
     final = FinalResults(
         seeds=tuple(seeds),
         method=MethodInfo(best.candidate.id, best.fitness, confirmed) if best else None,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab import runfolder
+from rewardlab.executors import Evaluator
 from rewardlab.runfolder import EvalRecord, IterationRecord, Verdict
 from rewardlab.search import (
     briefing,
@@ -72,42 +73,25 @@ def init_program(config: SearchConfig, task: Any) -> tuple[str, str] | None:
 
 
 def drive(
-    store: RunStore, config: SearchConfig, task: Task, ref: TaskRef, progress: Progress | None = None
+    store: RunStore,
+    config: SearchConfig,
+    task: Task,
+    ref: TaskRef,
+    progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
 ) -> Path:
-    """Run (or continue) the search in `store` to the end; the run is `finished` when this returns."""
+    """Run (or continue) the search in `store` to the end; the run is `finished` when this returns.
+
+    Training goes to `evaluator` (default: the one `config.executor` names, made here before any LLM
+    call and closed at the end); the loop does not know which one it is.
+    """
     progress = progress or Progress(config.iterations, config.restarts, enabled=False)
+    own = evaluator is None
     store.start_heartbeat()
     try:
-        llm = _LLM(store, config) if config.llm else None
-        winners: list[tuple[EvalRecord, float | None]] = []
-        for r in range(config.restarts):
-            state = _Restart()
-            for i in range(config.iterations):
-                done_before = store.layout.iteration(r, i).exists()  # a resumed run replays it from disk
-                outcome = run_iteration(store, config, task, ref, r, i, state, llm, progress)
-                if not done_before:
-                    store.event(
-                        "iteration_done",
-                        restart=r,
-                        iteration=i,
-                        best=outcome.best.candidate.id if outcome.best else None,
-                        best_fitness=outcome.best.fitness if outcome.best else None,
-                    )
-            if config.confirm_top > 0:
-                won, score = confirm.confirm(store, config, task, ref, r, state.history, progress)
-                if won is not None:
-                    winners.append((won, score))
-            elif state.best is not None:
-                winners.append((state.best, state.best.fitness))
-        best, score = _best_of_restarts(winners)
-        if config.final_seeds > 0:
-            confirmed = score if config.confirm_top > 0 else None
-            final_evaluation(store, config, task, ref, best, progress, confirmed=confirmed)
-        store.stop_heartbeat()
-        store.set_status("finished")
-        store.event("finished", best=best.candidate.id if best else None)
-        progress.close()
-        return store.root
+        if evaluator is None:
+            evaluator = evaluate.evaluator_for(config, task, store)
+        return _drive(store, config, task, ref, progress, evaluator)
     except BaseException as exc:
         store.stop_heartbeat()
         with contextlib.suppress(Exception):  # a damaged run.json must not hide the error itself
@@ -117,6 +101,55 @@ def drive(
         if not isinstance(exc, runfolder.RunFolderError):  # that one says itself what to do
             exc.add_note(RESUME_NOTE.format(root=store.root))
         raise
+    finally:
+        if own and evaluator is not None:
+            with contextlib.suppress(Exception):
+                evaluator.close()
+
+
+def _drive(
+    store: RunStore,
+    config: SearchConfig,
+    task: Task,
+    ref: TaskRef,
+    progress: Progress,
+    evaluator: Evaluator,
+) -> Path:
+    """The search itself: restarts of N iterations, confirmation, final evaluation."""
+    llm = _LLM(store, config) if config.llm else None
+    winners: list[tuple[EvalRecord, float | None]] = []
+    for r in range(config.restarts):
+        state = _Restart()
+        for i in range(config.iterations):
+            done_before = store.layout.iteration(r, i).exists()  # a resumed run replays it from disk
+            outcome = run_iteration(store, config, task, ref, r, i, state, llm, progress, evaluator)
+            if not done_before:
+                store.event(
+                    "iteration_done",
+                    restart=r,
+                    iteration=i,
+                    best=outcome.best.candidate.id if outcome.best else None,
+                    best_fitness=outcome.best.fitness if outcome.best else None,
+                )
+        if config.confirm_top > 0:
+            won, score = confirm.confirm(
+                store, config, task, ref, r, state.history, progress, evaluator
+            )
+            if won is not None:
+                winners.append((won, score))
+        elif state.best is not None:
+            winners.append((state.best, state.best.fitness))
+    best, score = _best_of_restarts(winners)
+    if config.final_seeds > 0:
+        confirmed = score if config.confirm_top > 0 else None
+        final_evaluation(
+            store, config, task, ref, best, progress, confirmed=confirmed, evaluator=evaluator
+        )
+    store.stop_heartbeat()
+    store.set_status("finished")
+    store.event("finished", best=best.candidate.id if best else None)
+    progress.close()
+    return store.root
 
 
 RESUME_NOTE = "everything finished so far is kept in {root}: `rewardlab resume {root}` continues the run"
@@ -168,6 +201,7 @@ def run_iteration(
     state: _Restart,
     llm: _LLM | None,
     progress: Progress,
+    evaluator: Evaluator | None = None,
 ) -> IterationOutcome:
     """One iteration: propose K, check, train, select against the best so far, reflect."""
     K = config.samples
@@ -252,10 +286,17 @@ def run_iteration(
             phase="training", checked=len(reports), valid=sum(1 for x in reports.values() if x.ok), done=0
         )
 
+    nodes: dict[str, int] = {}
+
     def on_event(ev: Any) -> None:
         if ev.kind == "finished":
             done["n"] += len(ev.candidates)
-            progress.update(done=done["n"])
+            node = ev.info.get("node")
+            if node is not None:  # a remote evaluator names the node that trained the batch
+                nodes[node] = nodes.get(node, 0) + 1
+                progress.update(done=done["n"], nodes=_nodes_line(nodes))
+            else:
+                progress.update(done=done["n"])
 
     records = evaluate.evaluate(
         store,
@@ -269,6 +310,7 @@ def run_iteration(
         jax_cache_dir=config.jax_cache_dir,
         on_check=on_check,
         on_event=on_event,
+        evaluator=evaluator,
     )
     for rec in records:
         _write_feedback(store, rec)
@@ -329,6 +371,12 @@ def reward_magnitude(rec: EvalRecord) -> float:
     )
     mid = vals[len(vals) // 2] if vals else 0.0
     return mid if mid > 1e-8 else 1.0
+
+
+def _nodes_line(nodes: dict[str, int]) -> str:
+    """`batches per node: a 3, b 2` for the progress line (node labels shortened to host/id)."""
+    parts = [f"{label.split('/')[0]}/{label.split('/')[-1]} {n}" for label, n in sorted(nodes.items())]
+    return "batches per node: " + ", ".join(parts)
 
 
 def _fit(rec: EvalRecord | None) -> float | None:

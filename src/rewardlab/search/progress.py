@@ -47,6 +47,8 @@ class Progress:
             parts.append(f"trained {s['done']}/{s.get('valid', 0)}")
         best = s.get("best")
         parts.append(f"best {best:.4g}" if isinstance(best, float) else "best -")
+        if s.get("nodes"):
+            parts.append(str(s["nodes"]))
         if s.get("llm"):
             parts.append(str(s["llm"]))
         return " | ".join(p for p in parts if p)

@@ -27,6 +27,7 @@ from rewardlab.runfolder import RunFolderError
 from rewardlab.runfolder.files import config_hint
 from rewardlab.sandbox import check_static
 from rewardlab.search.config import SearchConfig
+from rewardlab.search.evaluate import preflight
 from rewardlab.search.loop import drive
 from rewardlab.search.progress import Progress
 from rewardlab.store import RunStore
@@ -62,6 +63,7 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     * the LLM spec parses and its backend can be built (key, SDK): LLMConfigError;
     * an `--init` file reads and passes the static check: RewardProgramError; a feedback file exists;
     * the task reference resolves and the task passes its checks: TaskRefError;
+    * with `executor=ray`, Ray is installed and the cluster answers: ExecutorUnavailable;
     * a network LLM answers a model-list request within seconds (`check_llm=False` skips it):
       LLMUnreachable, or LLMRequestRejected for a refused key.
 
@@ -82,6 +84,7 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     task, ref = resolve(config.task)
     if init in BASELINES:
         check_init(task.reward_program(init).source, init)
+    preflight(config, task)  # an unreachable cluster: one error before the LLM is asked anything
     if backend is not None and check_llm:
         check_backend(backend)
     return task, ref, config.resolved(task)
@@ -133,7 +136,12 @@ class RunInUse(RuntimeError):
 
 
 def resume(
-    run_dir: str | Path, *, progress: Progress | None = None, force: bool = False, check_llm: bool = True
+    run_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+    check_llm: bool = True,
+    where: dict[str, Any] | None = None,
 ) -> Path:
     """Continue a (killed or finished) run from its folder.
 
@@ -143,6 +151,8 @@ def resume(
     (e.g. on another host), or a change you mean (the new file's hash is recorded, with an event).
     Nothing is written when it refuses, nor when a file of the folder is damaged (RunFolderError names
     it) or the LLM endpoint does not answer (as for a new search; `check_llm=False` skips that).
+    `where` overrides where training runs (`executor`, `ray_address`, ...: fields that do not change
+    results), e.g. a cluster that came back on another address; config.yaml keeps what the run began with.
     """
     store = RunStore(run_dir)
     if not store.layout.run.exists():
@@ -154,9 +164,12 @@ def resume(
             f"{run_dir} is being driven by {owner}; wait for it, stop it, or pass --force if it is gone"
         )
     config = read_search_config(store)
+    if where:
+        config = dataclasses.replace(config, **where)
     runfolder.verify(store.layout, config.restarts, config.iterations)
     backend = llm_backend(config)
     task, ref, changed = load_task(store, config, force=force)
+    preflight(config, task)
     if backend is not None and check_llm:
         check_backend(backend)
     run = store.read_run()
