@@ -150,6 +150,18 @@ class CooperConfig:
         return cls(**kwargs)
 
 
+def base_fields() -> tuple[str, ...]:
+    """Fields that decide the shared base (SFT policy, RM data, initial RM, bench set, SFT evaluation)."""
+    names = [f.name for f in dataclasses.fields(CooperConfig)]
+    return (
+        *names[: names.index("bench_size") + 1],
+        "max_completion_length",
+        "eval_samples",
+        "eval_temperature",
+        "eval_top_p",
+    )
+
+
 SMOKE = dict(
     difficulty=1,
     n_train_problems=600,
@@ -179,7 +191,16 @@ SMOKE = dict(
     seeds=(0,),
     workers=1,
 )
-PRESETS: dict[str, dict[str, Any]] = {"full": {}, "smoke": SMOKE}
+# The reward-hacking experiment (issue 14): the same task, policy and RM as "full", but the RM's data has a
+# planted blind spot - it never contains a wrong answer written as ``ans=<n>``, a form the SFT policy
+# already uses for ~10 % of its answers (brittle_frac 0.2), so GRPO can find and reinforce it. Cooper
+# takes its negatives from the policy's own verified-wrong rollouts, which include that form.
+HACKING = dict(
+    rm_blind_form="ans",
+    rm_blind_mode="drop",
+    negatives="rollouts",
+)
+PRESETS: dict[str, dict[str, Any]] = {"full": {}, "smoke": SMOKE, "hacking": HACKING}
 
 
 def parse_override(text: str, cfg: CooperConfig) -> tuple[str, Any]:

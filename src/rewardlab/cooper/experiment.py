@@ -322,26 +322,41 @@ def _run_one_entry(args: tuple[dict[str, Any], str, str, int]) -> str:
     return f"{arm}_s{seed}"
 
 
-def reuse_policy(src: Path, out: Path) -> None:
-    """Copy another run's SFT policy (and its SFT stats) so a sweep over RM/GRPO knobs skips SFT."""
-    if (out / "policy" / "config.json").exists():
-        return
+def reuse_base(src: Path, out: Path, cfg: CooperConfig) -> str:
+    """Copy another run's SFT policy, and also its RM, bench set and base stats when every base field of
+    its config matches ``cfg``, so a sweep over GRPO/Cooper knobs skips SFT (and RM training)."""
+    from rewardlab.cooper.config import base_fields
+
+    if (out / "base.json").exists() or (out / "policy" / "config.json").exists():
+        return "kept"
+    src_cfg = json.loads((src / "config.json").read_text()) if (src / "config.json").exists() else {}
+    mine = cfg.to_dict()
+    same_base = bool(src_cfg) and all(
+        json.dumps(src_cfg.get(k)) == json.dumps(mine[k]) for k in base_fields()
+    )
     shutil.copytree(src / "policy", out / "policy")
+    if same_base and (src / "base.json").exists():
+        shutil.copytree(src / "rm", out / "rm")
+        shutil.copy2(src / "bench.jsonl", out / "bench.jsonl")
+        base = json.loads((src / "base.json").read_text())
+        write_json(out / "base.json", {**base, "base_from": str(src)})
+        return "policy+rm"
     if (src / "base.json").exists():
         old = json.loads((src / "base.json").read_text())
         keep = {k: old[k] for k in ("sft_seconds", "sft_final_loss") if k in old}
         write_json(out / "sft_from.json", {"source": str(src), **keep})
+    return "policy"
 
 
 def run_experiment(cfg: CooperConfig, out: Path, policy_from: Path | None = None) -> dict[str, Any]:
     """Prepare the base models once, then every arm x seed not yet on disk (optionally in parallel).
 
     ``policy_from`` reuses another run folder's SFT policy (it must have been trained with the same task
-    and policy settings; the caller is responsible for that).
+    and policy settings; the caller is responsible for that), and its RM when the whole base matches.
     """
     out.mkdir(parents=True, exist_ok=True)
     if policy_from is not None:
-        reuse_policy(Path(policy_from), out)
+        reuse_base(Path(policy_from), out, cfg)
     cfg_path = out / "config.json"
     if cfg_path.exists():
         old = CooperConfig.from_dict(json.loads(cfg_path.read_text()))
