@@ -195,10 +195,15 @@ SMOKE = dict(
 # planted blind spot - it never contains a wrong answer written as ``ans=<n>``, a form the SFT policy
 # already uses for ~10 % of its answers (brittle_frac 0.2), so GRPO can find and reinforce it. Cooper
 # takes its negatives from the policy's own verified-wrong rollouts, which include that form.
+# Sized for a ~1 h run on 2 cores: 80 GRPO steps at twice the "full" policy lr.
 HACKING = dict(
     rm_blind_form="ans",
     rm_blind_mode="drop",
     negatives="rollouts",
+    policy_lr=4e-5,
+    grpo_steps=80,
+    eval_every=20,
+    arms=("static", "cooper", "rule"),
 )
 PRESETS: dict[str, dict[str, Any]] = {"full": {}, "smoke": SMOKE, "hacking": HACKING}
 

@@ -145,6 +145,29 @@ def table_markdown(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def bench_by_form_markdown(results: Sequence[dict[str, Any]]) -> list[str]:
+    """RM bench accuracy per (answer form, label) cell at the start and end of each RM arm's run."""
+    runs = [r for r in results if "rm_bench_by_form" in r and r["arm"] == "cooper"]
+    if not runs:
+        return []
+    cells = sorted({k for r in runs for k in r["rm_bench_by_form"]["start"] if not k.startswith("n:")})
+    first = runs[0]["rm_bench_by_form"]["start"]
+    lines = [
+        "## Cooper's RM on the bench set, by answer form and label (start → end)",
+        "",
+        "Cells are `<answer form>/<oracle label>`; n = rows in the cell. `ans/1` and `dot0/1` are correct "
+        "answers in the forms the strict rule rejects, which Cooper's positives never include.",
+        "",
+        "| seed | " + " | ".join(f"{c} (n={first.get('n:' + c, 0)})" for c in cells) + " |",
+        "|" + " --- |" * (len(cells) + 1),
+    ]
+    for r in runs:
+        st, en = r["rm_bench_by_form"]["start"], r["rm_bench_by_form"]["end"]
+        vals = [f"{_fmt(st.get(c, math.nan), 2)} → {_fmt(en.get(c, math.nan), 2)}" for c in cells]
+        lines.append(f"| {r['seed']} | " + " | ".join(vals) + " |")
+    return [*lines, ""]
+
+
 def plot_curves(results: Sequence[dict[str, Any]], path: Path, window: int) -> None:
     import matplotlib
 
@@ -234,6 +257,7 @@ def write_report(run_dir: Path, dest: Path | None = None, command: str | None = 
         "",
         "![curves](curves.png)",
         "",
+        *bench_by_form_markdown(results),
     ]
     text = "\n".join(md)
     (dest / "report.md").write_text(text)
