@@ -79,7 +79,7 @@ class RuleReward:
 
 
 class StaticRMReward:
-    """Frozen reference-based RM: reward = sigmoid(logit) of ``Q:q|R:r|C:c``."""
+    """Frozen reference-based RM: reward = sigmoid(logit) of ``Q:q|C:c|R:r``."""
 
     __name__ = "static_rm_reward"
 
