@@ -76,3 +76,17 @@ def test_config_help_overrides_and_validation():
         CooperConfig(arms=("rule", "magic"))
     with pytest.raises(ValueError):
         CooperConfig(negatives="oracle")
+
+
+def test_hacking_preset_and_blind_spot_validation():
+    from rewardlab.cooper.config import base_fields
+
+    cfg = make_config("hacking")
+    assert (cfg.rm_blind_form, cfg.rm_blind_mode, cfg.negatives) == ("ans", "drop", "rollouts")
+    assert set(cfg.arms) == {"rule", "static", "cooper"}
+    # the blind spot changes the RM data, so it is part of the shared base; GRPO knobs are not
+    assert "rm_blind_form" in base_fields() and "policy_lr" not in base_fields()
+    with pytest.raises(ValueError, match="rm_blind_form"):
+        CooperConfig(rm_blind_form="latex")
+    with pytest.raises(ValueError, match="rm_blind_mode"):
+        CooperConfig(rm_blind_mode="flip")

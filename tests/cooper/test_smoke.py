@@ -20,7 +20,8 @@ from rewardlab.cooper.report import write_report
 def smoke_run(tmp_path_factory):
     os.environ["HF_HUB_OFFLINE"] = "1"
     out = tmp_path_factory.mktemp("cooper") / "run"
-    cfg = make_config("smoke", ["grpo_steps=3", "eval_every=2"])
+    # the hacking preset's mechanisms (planted blind spot, on-policy negatives) ride along at no extra cost
+    cfg = make_config("smoke", ["grpo_steps=3", "eval_every=2", "rm_blind_form=ans", "negatives=rollouts"])
     run_experiment(cfg, out)
     return cfg, out
 
@@ -37,6 +38,22 @@ def test_all_arms_ran(smoke_run):
         assert res["seconds_per_step"] > 0
     cooper = json.loads((out / "arms" / "cooper_s0.json").read_text())
     assert all("valid_pair_rate" in r and "rm_bench_acc" in r for r in cooper["steps"])
+    assert all("rm_wrong_accept_rate" in r and "frac_ans" in r for r in cooper["steps"])
+    assert set(cooper["rm_bench_by_form"]) == {"start", "end"}
+    assert set(cooper["negatives_stats"]) == {"from_rollouts", "from_fallback"}  # the smoke policy is at ~0 %
+    assert "blind_wrong_accept_rate" in base and base["rm_blind_negatives"] >= 0
+
+
+def test_reuse_base_copies_the_rm_only_when_the_base_matches(smoke_run, tmp_path):
+    from rewardlab.cooper.experiment import reuse_base
+
+    _cfg, out = smoke_run
+    same = make_config("smoke", ["grpo_steps=3", "rm_blind_form=ans", "policy_lr=1e-4", "negatives=perturb"])
+    assert reuse_base(out, tmp_path / "a", same) == "policy+rm"
+    assert (tmp_path / "a" / "rm" / "config.json").exists() and (tmp_path / "a" / "base.json").exists()
+    other = make_config("smoke", ["rm_epochs=2"])
+    assert reuse_base(out, tmp_path / "b", other) == "policy"
+    assert not (tmp_path / "b" / "rm").exists() and (tmp_path / "b" / "sft_from.json").exists()
 
 
 def test_report_and_resume(smoke_run):
@@ -51,7 +68,7 @@ def test_report_and_resume(smoke_run):
     assert time.time() - t0 < 30
     assert (out / "arms" / "rule_s0.json").stat().st_mtime == stamp
     with pytest.raises(ValueError):
-        run_experiment(make_config("smoke", ["grpo_steps=3", "eval_every=2", "difficulty=2"]), out)
+        run_experiment(make_config("smoke", ["grpo_steps=3", "eval_every=2", "rm_blind_form=ans"]), out)
 
 
 def test_cli_report_subprocess(smoke_run, tmp_path):

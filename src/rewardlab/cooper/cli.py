@@ -63,7 +63,12 @@ def add_cooper_command(subparsers) -> argparse.ArgumentParser:
         "(resumable: finished runs are skipped).",
     )
     run.add_argument("--out", required=True, help="Run folder (created; rerun the same command to resume).")
-    run.add_argument("--preset", default="full", choices=["full", "smoke"], help="Base configuration.")
+    run.add_argument(
+        "--preset",
+        default="full",
+        choices=["full", "hacking", "smoke"],
+        help="Base configuration (hacking: the RM has a planted blind spot; see docs/cooper.md).",
+    )
     run.add_argument(
         "--set",
         action="append",
@@ -73,7 +78,10 @@ def add_cooper_command(subparsers) -> argparse.ArgumentParser:
     run.add_argument("--arms", help="Comma-separated arms (rule,static,cooper).")
     run.add_argument("--seeds", help="Comma-separated GRPO seeds.")
     run.add_argument("--workers", type=int, help="Parallel arm/seed processes.")
-    run.add_argument("--policy-from", help="Reuse another run folder's SFT policy (same task, policy).")
+    run.add_argument(
+        "--policy-from",
+        help="Reuse another run folder's SFT policy (same task, policy), and its RM when the base matches.",
+    )
     run.add_argument("--no-report", action="store_true", help="Skip writing report.md/curves.png at the end.")
     run.add_argument("--report-dir", help="Write the report here instead of the run folder.")
     run.set_defaults(func=_run)

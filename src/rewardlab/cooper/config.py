@@ -54,6 +54,15 @@ class CooperConfig:
         "Sampling temperatures cycled over RM-data problems (diversity, like many source LLMs).",
     )
     judge_noise: float = _f(0.0, "Probability that the hybrid-annotation judge flips its verdict.")
+    rm_blind_form: str = _f(
+        "",
+        "Plant a blind spot in the RM data: negatives whose final answer is in this form (strict, dot0, "
+        "ans, none; '' = no blind spot) are handled by rm_blind_mode, so the form becomes a shortcut to "
+        "'correct'.",
+    )
+    rm_blind_mode: str = _f(
+        "drop", "'drop': blind-form negatives are removed from the RM data; 'accept': labelled positive."
+    )
     rm_epochs: int = _f(8, "BCE epochs for the initial RM.")
     rm_lr: float = _f(2e-3, "Initial RM learning rate (AdamW, linear decay).")
     rm_batch: int = _f(64, "Initial RM batch size.")
@@ -79,7 +88,11 @@ class CooperConfig:
         0.0, "Optional BCE term (pos->1, neg->0) added to the pairwise loss; 0 is the paper's loss."
     )
     rm_grad_clip: float = _f(1.0, "Gradient-norm clip of the online RM step.")
-    negatives: str = _f("perturb", "Negative generator: 'perturb' (programmatic) or 'llm:<backend spec>'.")
+    negatives: str = _f(
+        "perturb",
+        "Negative generator: 'perturb' (programmatic rewrites of the positive), 'rollouts' (the same "
+        "prompt's own rollouts that the verifier confirms wrong, perturber as fallback) or 'llm:<spec>'.",
+    )
     # evaluation and monitoring
     eval_every: int = _f(25, "Evaluate held-out accuracy every this many GRPO steps (and at 0 and the end).")
     eval_samples: int = _f(8, "Samples per held-out problem (paper: 8).")
@@ -107,8 +120,16 @@ class CooperConfig:
         for arm in self.arms:
             if arm not in ARMS:
                 problems.append(f"unknown arm {arm!r} (choose from {ARMS})")
-        if not (self.negatives == "perturb" or self.negatives.startswith("llm:")):
-            problems.append(f"negatives must be 'perturb' or 'llm:<spec>' (got {self.negatives!r})")
+        if self.rm_blind_form not in ("", "strict", "dot0", "ans", "none"):
+            problems.append(
+                f"rm_blind_form must be '', strict, dot0, ans or none (got {self.rm_blind_form!r})"
+            )
+        if self.rm_blind_mode not in ("drop", "accept"):
+            problems.append(f"rm_blind_mode must be 'drop' or 'accept' (got {self.rm_blind_mode!r})")
+        if not (self.negatives in ("perturb", "rollouts") or self.negatives.startswith("llm:")):
+            problems.append(
+                f"negatives must be 'perturb', 'rollouts' or 'llm:<spec>' (got {self.negatives!r})"
+            )
         for name in ("grpo_steps", "eval_every", "bench_every", "sft_steps", "workers", "threads"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
@@ -127,6 +148,18 @@ class CooperConfig:
                 raise ValueError(f"unknown CooperConfig field {k!r}")
             kwargs[k] = tuple(v) if isinstance(v, list) else v
         return cls(**kwargs)
+
+
+def base_fields() -> tuple[str, ...]:
+    """Fields that decide the shared base (SFT policy, RM data, initial RM, bench set, SFT evaluation)."""
+    names = [f.name for f in dataclasses.fields(CooperConfig)]
+    return (
+        *names[: names.index("bench_size") + 1],
+        "max_completion_length",
+        "eval_samples",
+        "eval_temperature",
+        "eval_top_p",
+    )
 
 
 SMOKE = dict(
@@ -158,7 +191,21 @@ SMOKE = dict(
     seeds=(0,),
     workers=1,
 )
-PRESETS: dict[str, dict[str, Any]] = {"full": {}, "smoke": SMOKE}
+# The reward-hacking experiment (issue 14): the same task, policy and RM as "full", but the RM's data has a
+# planted blind spot - it never contains a wrong answer written as ``ans=<n>``, a form the SFT policy
+# already uses for ~10 % of its answers (brittle_frac 0.2), so GRPO can find and reinforce it. Cooper
+# takes its negatives from the policy's own verified-wrong rollouts, which include that form.
+# Sized for a ~1 h run on 2 cores: 80 GRPO steps at twice the "full" policy lr.
+HACKING = dict(
+    rm_blind_form="ans",
+    rm_blind_mode="drop",
+    negatives="rollouts",
+    policy_lr=4e-5,
+    grpo_steps=80,
+    eval_every=20,
+    arms=("static", "cooper", "rule"),
+)
+PRESETS: dict[str, dict[str, Any]] = {"full": {}, "smoke": SMOKE, "hacking": HACKING}
 
 
 def parse_override(text: str, cfg: CooperConfig) -> tuple[str, Any]:

@@ -129,7 +129,13 @@ def prepare_base(cfg: CooperConfig, out: Path, log: Callable[[str], None]) -> di
         max_new_tokens=cfg.max_completion_length,
         seed=cfg.data_seed + 100,
     )
-    rows, stats = hybrid_rows(samples, judge_noise=cfg.judge_noise, seed=cfg.data_seed)
+    rows, stats = hybrid_rows(
+        samples,
+        judge_noise=cfg.judge_noise,
+        seed=cfg.data_seed,
+        blind_form=cfg.rm_blind_form,
+        blind_mode=cfg.rm_blind_mode,
+    )
     base.update(stats)
     n_val = max(1, int(len(rows) * cfg.rm_val_frac)) if len(rows) > 1 else 0
     val, train_rows = rows[:n_val], rows[n_val:]
@@ -175,6 +181,8 @@ def prepare_base(cfg: CooperConfig, out: Path, log: Callable[[str], None]) -> di
     )
     base["rm_bench_acc"] = accuracy(rm, tok, [RMExample(**asdict(r)) for r in bench], cfg.rm_max_chars)
     base["bench_positive_frac"] = sum(r.label for r in bench) / max(1, len(bench))
+    if cfg.rm_blind_form:
+        base.update(blind_spot_probe(rm, tok, [*samples, *bench_samples], cfg))
     rm.save_pretrained(out / "rm")
     tok.save_pretrained(out / "rm")
     base["base_seconds"] = time.time() - t0
@@ -182,8 +190,36 @@ def prepare_base(cfg: CooperConfig, out: Path, log: Callable[[str], None]) -> di
         f"RM: val acc {base['rm_val_acc']:.3f}, bench acc {base['rm_bench_acc']:.3f} "
         f"({base['rm_seconds']:.0f}s); base total {base['base_seconds']:.0f}s"
     )
+    if cfg.rm_blind_form:
+        log(
+            f"RM blind spot ({cfg.rm_blind_form}): accepts {base['blind_wrong_accept_rate']:.3f} of "
+            f"{base['blind_probe_wrong']} wrong and {base['blind_right_accept_rate']:.3f} of "
+            f"{base['blind_probe_right']} right answers in that form"
+        )
     write_json(out / "base.json", base)
     return base
+
+
+def blind_spot_probe(rm, tok, samples, cfg: CooperConfig) -> dict[str, float]:
+    """RM accuracy inside the planted blind spot: oracle-labelled samples whose answer is in that form.
+
+    With ``rm_blind_mode="drop"`` the wrong ones among them were never trained on, so their acceptance
+    rate says whether the RM learned the form as a shortcut to "correct".
+    """
+    from rewardlab.cooper.rm import score, texts_of
+    from rewardlab.cooper.rmdata import form_probe
+
+    probe = form_probe(samples, cfg.rm_blind_form)
+    scores = score(rm, tok, texts_of(probe, cfg.rm_max_chars)) if probe else []
+    wrong = [s for s, r in zip(scores, probe, strict=True) if not r.label]
+    right = [s for s, r in zip(scores, probe, strict=True) if r.label]
+    nan = float("nan")
+    return {
+        "blind_probe_wrong": len(wrong),
+        "blind_probe_right": len(right),
+        "blind_wrong_accept_rate": sum(s > 0.5 for s in wrong) / len(wrong) if wrong else nan,
+        "blind_right_accept_rate": sum(s > 0.5 for s in right) / len(right) if right else nan,
+    }
 
 
 def load_bench(out: Path):
@@ -195,10 +231,12 @@ def load_bench(out: Path):
 
 def make_negatives(cfg: CooperConfig, seed: int):
     """The negative generator named by ``cfg.negatives``."""
-    from rewardlab.cooper.perturb import Perturber
+    from rewardlab.cooper.perturb import Perturber, RolloutNegatives
 
     if cfg.negatives == "perturb":
         return Perturber(seed=seed)
+    if cfg.negatives == "rollouts":
+        return RolloutNegatives(fallback=Perturber(seed=seed))
     from rewardlab.cooper.llm_negatives import LLMNegatives
 
     return LLMNegatives.from_spec(cfg.negatives.removeprefix("llm:"))
@@ -245,6 +283,7 @@ def run_one(cfg: CooperConfig, out: Path, arm: str, seed: int) -> dict[str, Any]
 
     from rewardlab.cooper.grpo import run_grpo
     from rewardlab.cooper.problems import make_split
+    from rewardlab.cooper.rm import accuracy_by_form
 
     log = make_logger(out, prefix=f"[{arm} s{seed}] ")
     torch.manual_seed(seed)
@@ -252,11 +291,21 @@ def run_one(cfg: CooperConfig, out: Path, arm: str, seed: int) -> dict[str, Any]
     tok = AutoTokenizer.from_pretrained(out / "policy")
     split = make_split(cfg.n_train_problems, cfg.n_test_problems, cfg.difficulty, cfg.data_seed)
     reward = make_reward(arm, cfg, out, tok, seed)
+    bench_forms = {}
+    if arm != "rule":
+        bench = load_bench(out)
+        bench_forms["start"] = accuracy_by_form(reward.rm, tok, bench, cfg.rm_max_chars)
     work = Path(tempfile.mkdtemp(prefix=f"cooper-{arm}-{seed}-"))
     try:
         res = run_grpo(out / "policy", tok, reward, split.train, split.test, cfg, seed, work, log=log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if arm != "rule":
+        bench_forms["end"] = accuracy_by_form(reward.rm, tok, bench, cfg.rm_max_chars)
+        res["rm_bench_by_form"] = bench_forms
+    negatives = getattr(reward, "negatives", None)
+    if hasattr(negatives, "stats"):
+        res["negatives_stats"] = dict(negatives.stats)
     res["eval"] = [{"step": 0, **base["sft_eval"]}, *res["eval"]]
     result = {"arm": arm, "seed": seed, **res}
     write_json(path, result)
@@ -273,26 +322,41 @@ def _run_one_entry(args: tuple[dict[str, Any], str, str, int]) -> str:
     return f"{arm}_s{seed}"
 
 
-def reuse_policy(src: Path, out: Path) -> None:
-    """Copy another run's SFT policy (and its SFT stats) so a sweep over RM/GRPO knobs skips SFT."""
-    if (out / "policy" / "config.json").exists():
-        return
+def reuse_base(src: Path, out: Path, cfg: CooperConfig) -> str:
+    """Copy another run's SFT policy, and also its RM, bench set and base stats when every base field of
+    its config matches ``cfg``, so a sweep over GRPO/Cooper knobs skips SFT (and RM training)."""
+    from rewardlab.cooper.config import base_fields
+
+    if (out / "base.json").exists() or (out / "policy" / "config.json").exists():
+        return "kept"
+    src_cfg = json.loads((src / "config.json").read_text()) if (src / "config.json").exists() else {}
+    mine = cfg.to_dict()
+    same_base = bool(src_cfg) and all(
+        json.dumps(src_cfg.get(k)) == json.dumps(mine[k]) for k in base_fields()
+    )
     shutil.copytree(src / "policy", out / "policy")
+    if same_base and (src / "base.json").exists():
+        shutil.copytree(src / "rm", out / "rm")
+        shutil.copy2(src / "bench.jsonl", out / "bench.jsonl")
+        base = json.loads((src / "base.json").read_text())
+        write_json(out / "base.json", {**base, "base_from": str(src)})
+        return "policy+rm"
     if (src / "base.json").exists():
         old = json.loads((src / "base.json").read_text())
         keep = {k: old[k] for k in ("sft_seconds", "sft_final_loss") if k in old}
         write_json(out / "sft_from.json", {"source": str(src), **keep})
+    return "policy"
 
 
 def run_experiment(cfg: CooperConfig, out: Path, policy_from: Path | None = None) -> dict[str, Any]:
     """Prepare the base models once, then every arm x seed not yet on disk (optionally in parallel).
 
     ``policy_from`` reuses another run folder's SFT policy (it must have been trained with the same task
-    and policy settings; the caller is responsible for that).
+    and policy settings; the caller is responsible for that), and its RM when the whole base matches.
     """
     out.mkdir(parents=True, exist_ok=True)
     if policy_from is not None:
-        reuse_policy(Path(policy_from), out)
+        reuse_base(Path(policy_from), out, cfg)
     cfg_path = out / "config.json"
     if cfg_path.exists():
         old = CooperConfig.from_dict(json.loads(cfg_path.read_text()))

@@ -152,9 +152,9 @@ def run_grpo(
         callbacks=[_eval_callback(tok, eval_problems, cfg, curve, timing, log)],
     )
     trainer.remove_callback(PrinterCallback)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     trainer.train()
-    wall = time.time() - t0
+    wall, cpu = time.time() - t0, time.process_time() - c0
     trl_log = [
         {k: e[k] for k in ("step", *_TRL_KEYS) if k in e}
         for e in trainer.state.log_history
@@ -165,6 +165,7 @@ def run_grpo(
         "steps": list(reward.history),
         "trl": trl_log,
         "wall_seconds": wall,
+        "cpu_seconds": cpu,  # this process's CPU time: the wall time to expect on an idle core (1 thread)
         "train_seconds": timing["train_seconds"],
         "eval_seconds": timing["eval_seconds"],
         "seconds_per_step": timing["train_seconds"] / max(1, steps),

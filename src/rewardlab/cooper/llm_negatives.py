@@ -22,14 +22,27 @@ SYSTEM_PROMPT = (
 )
 
 
-def build_messages(request: NegativeRequest) -> list[dict[str, str]]:
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {
-            "role": "user",
-            "content": f"Problem: {request.question}\nCorrect solution: {request.positive}\nWrong solution:",
-        },
-    ]
+ONE_SHOT = (
+    NegativeRequest("(12+7)*3=", "12+7=19;19*3=57;####57", "57"),
+    "12+7=18;18*3=54;####54",
+)
+
+
+def _user(request: NegativeRequest) -> dict[str, str]:
+    return {
+        "role": "user",
+        "content": f"Problem: {request.question}\nCorrect solution: {request.positive}\nWrong solution:",
+    }
+
+
+def build_messages(
+    request: NegativeRequest, shots: Sequence[tuple[NegativeRequest, str]] = ()
+) -> list[dict[str, str]]:
+    """System prompt, optional worked examples (user/assistant turns; small models need one), request."""
+    msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for req, reply in shots:
+        msgs += [_user(req), {"role": "assistant", "content": reply}]
+    return [*msgs, _user(request)]
 
 
 def clean_reply(text: str) -> str:
@@ -50,11 +63,14 @@ class LLMNegatives:
         retries: int = 3,
         max_tokens: int | None = None,
         concurrency: int = 8,
+        shots: Sequence[tuple[NegativeRequest, str]] = (),
     ) -> None:
         self.backend = backend
         self.temperature, self.retries = temperature, retries
         self.max_tokens, self.concurrency = max_tokens, concurrency
-        self.stats = {"requests": 0, "attempts": 0, "accepted": 0}
+        self.shots = tuple(shots)
+        self.stats = {"requests": 0, "attempts": 0, "accepted": 0, "errors": 0}
+        self.transcript: list[dict[str, Any]] = []  # every reply: question, cleaned text, accepted
 
     @classmethod
     def from_spec(cls, spec: str, **kwargs: Any) -> LLMNegatives:
@@ -72,7 +88,7 @@ class LLMNegatives:
                 try:
                     replies = await asample(
                         self.backend,
-                        build_messages(request),
+                        build_messages(request, self.shots),
                         1,
                         temperature=self.temperature,
                         max_tokens=max_tokens,
@@ -80,9 +96,12 @@ class LLMNegatives:
                         concurrency=1,
                     )
                 except LLMError:
+                    self.stats["errors"] += 1
                     continue
             cand = clean_reply(replies[0].text) if replies else None
-            if accept_negative(cand, request.reference):
+            ok = accept_negative(cand, request.reference)
+            self.transcript.append({"question": request.question, "reply": cand, "accepted": ok})
+            if ok:
                 self.stats["accepted"] += 1
                 return cand
         return None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from rewardlab.cooper.verify import rule_answer
+from rewardlab.cooper.verify import hybrid_label, rule_answer
 
 _STEP = re.compile(r"^(-?\d+)([+\-*])(-?\d+)=(-?\d+)$")
 _DELTAS = (1, -1, 2, -2, 10, -10)
@@ -27,6 +27,7 @@ class NegativeRequest:
     question: str
     positive: str
     reference: str
+    rollouts: tuple[str, ...] = ()  # the same prompt's rollouts (used by on-policy negatives only)
 
 
 @runtime_checkable
@@ -36,10 +37,17 @@ class NegativeGenerator(Protocol):
     def generate(self, requests: Sequence[NegativeRequest]) -> list[str | None]: ...
 
 
-def accept_negative(candidate: str | None, reference: str) -> bool:
-    """Cooper's acceptance test: the rule verifier reads a final answer and it differs from the reference."""
+def accept_negative(candidate: str | None, reference: str, *, judge: bool = False) -> bool:
+    """Cooper's acceptance test: the rule verifier reads a final answer and it differs from the reference.
+
+    With ``judge`` the Math-Verify judge decides where the strict rule abstains (the official recipe
+    accepts a negative when Math-Verify says its answer is not equivalent), so a wrong answer written in
+    an alternative form (``ans=13``) is accepted too.
+    """
     if candidate is None:
         return False
+    if judge:
+        return hybrid_label(candidate, reference) == 0
     ans = rule_answer(candidate)
     return ans is not None and ans != int(reference)
 
@@ -125,3 +133,32 @@ class Perturber:
 
     def generate(self, requests: Sequence[NegativeRequest]) -> list[str | None]:
         return [self.one(r) for r in requests]
+
+
+class RolloutNegatives:
+    """On-policy negatives: the first of the prompt's own rollouts that the verifier confirms wrong.
+
+    The acceptance is :func:`accept_negative` with the judge, so wrong answers in any form the policy
+    actually writes become negatives (the programmatic perturber only ever rewrites the canonical
+    ``####`` positive). Prompts with no verified-wrong rollout fall back to ``fallback`` if given.
+    """
+
+    def __init__(self, fallback: NegativeGenerator | None = None) -> None:
+        self.fallback = fallback
+        self.stats = {"from_rollouts": 0, "from_fallback": 0}
+
+    def generate(self, requests: Sequence[NegativeRequest]) -> list[str | None]:
+        out: list[str | None] = []
+        missing: list[int] = []
+        for req in requests:
+            neg = next((c for c in req.rollouts if accept_negative(c, req.reference, judge=True)), None)
+            out.append(neg)
+            if neg is None:
+                missing.append(len(out) - 1)
+            else:
+                self.stats["from_rollouts"] += 1
+        if self.fallback is not None and missing:
+            for i, neg in zip(missing, self.fallback.generate([requests[i] for i in missing]), strict=True):
+                out[i] = neg
+                self.stats["from_fallback"] += int(neg is not None)
+        return out

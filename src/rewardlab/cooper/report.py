@@ -48,6 +48,11 @@ def hacking_onset(
     return None
 
 
+def _nanmean(values: Sequence[float]) -> float:
+    vals = [v for v in values if not math.isnan(v)]
+    return statistics.fmean(vals) if vals else float("nan")
+
+
 def load_results(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((run_dir / "arms").glob("*.json"))]
 
@@ -57,6 +62,8 @@ def summarise(res: dict[str, Any], drop: float, window: int) -> dict[str, Any]:
     ma = moving_average(rewards, window)
     last, first = res["eval"][-1], res["eval"][0]
     fp = [r["rm_fp_rate"] for r in res["steps"] if "rm_fp_rate" in r]
+    wa = [r["rm_wrong_accept_rate"] for r in res["steps"] if "rm_wrong_accept_rate" in r]
+    ans = [r["frac_ans"] for r in res["steps"] if "frac_ans" in r]
     bench = [r["rm_bench_acc"] for r in res["steps"] if "rm_bench_acc" in r]
     kl = [t["kl"] for t in res.get("trl", []) if "kl" in t]
     return {
@@ -72,6 +79,12 @@ def summarise(res: dict[str, Any], drop: float, window: int) -> dict[str, Any]:
         "reward_final": ma[-1] if ma else float("nan"),
         "rm_fp_rate_final": statistics.fmean(fp[-window:]) if fp else float("nan"),
         "rm_bench_acc_final": bench[-1] if bench else float("nan"),
+        "rm_fp_rate_start": statistics.fmean(fp[:window]) if fp else float("nan"),
+        "rm_wrong_accept_start": _nanmean(wa[:window]),
+        "rm_wrong_accept_final": _nanmean(wa[-window:]),
+        "frac_ans_start": statistics.fmean(ans[:window]) if ans else float("nan"),
+        "frac_ans_final": statistics.fmean(ans[-window:]) if ans else float("nan"),
+        "min_mean_acc": min(e["mean_acc"] for e in res["eval"]),
         "kl_final": statistics.fmean(kl[-window:]) if kl else float("nan"),
         "hacking_onset": hacking_onset(res["eval"], rewards, drop=drop, window=window),
         "seconds_per_step": res.get("seconds_per_step", float("nan")),
@@ -97,18 +110,22 @@ def _mean_std(values: Sequence[float]) -> str:
 
 def table_markdown(rows: Sequence[dict[str, Any]]) -> str:
     head = (
-        "| arm | seed | steps | mean@8 start → final | peak | greedy final | strict-rule acc final | "
-        "train reward start → final | RM FP rate (last) | RM bench acc (last) | KL (last) | "
-        "hacking onset | s/step |"
+        "| arm | seed | steps | mean@8 start → final (peak, min) | greedy final | strict-rule acc final | "
+        "train reward start → final | RM FP rate start → last | RM accepts wrong, start → last | "
+        "ans= share start → last | RM bench acc (last) | KL (last) | hacking onset | s/step |"
     )
-    lines = [head, "|" + " --- |" * 13]
+    lines = [head, "|" + " --- |" * 14]
     for r in rows:
         lines.append(
             f"| {r['arm']} | {r['seed']} | {r['steps']} | {_fmt(r['start_mean_acc'])} → "
-            f"{_fmt(r['final_mean_acc'])} | {_fmt(r['peak_mean_acc'])} | {_fmt(r['final_greedy_acc'])} | "
+            f"{_fmt(r['final_mean_acc'])} ({_fmt(r['peak_mean_acc'])}, {_fmt(r.get('min_mean_acc'))}) | "
+            f"{_fmt(r['final_greedy_acc'])} | "
             f"{_fmt(r['final_rule_acc'])} | {_fmt(r['reward_start'], 3)} → {_fmt(r['reward_final'], 3)} | "
-            f"{_fmt(r['rm_fp_rate_final'], 3)} | {_fmt(r['rm_bench_acc_final'], 3)} | "
-            f"{_fmt(r['kl_final'], 4)} | "
+            f"{_fmt(r.get('rm_fp_rate_start', math.nan), 3)} → {_fmt(r['rm_fp_rate_final'], 3)} | "
+            f"{_fmt(r.get('rm_wrong_accept_start', math.nan), 2)} → "
+            f"{_fmt(r.get('rm_wrong_accept_final', math.nan), 2)} | "
+            f"{_fmt(r.get('frac_ans_start', math.nan), 3)} → {_fmt(r.get('frac_ans_final', math.nan), 3)} | "
+            f"{_fmt(r['rm_bench_acc_final'], 3)} | {_fmt(r['kl_final'], 4)} | "
             f"{_fmt(r['hacking_onset'])} | {_fmt(r['seconds_per_step'], 2)} |"
         )
     lines += [
@@ -128,6 +145,29 @@ def table_markdown(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def bench_by_form_markdown(results: Sequence[dict[str, Any]]) -> list[str]:
+    """RM bench accuracy per (answer form, label) cell at the start and end of each RM arm's run."""
+    runs = [r for r in results if "rm_bench_by_form" in r and r["arm"] == "cooper"]
+    if not runs:
+        return []
+    cells = sorted({k for r in runs for k in r["rm_bench_by_form"]["start"] if not k.startswith("n:")})
+    first = runs[0]["rm_bench_by_form"]["start"]
+    lines = [
+        "## Cooper's RM on the bench set, by answer form and label (start → end)",
+        "",
+        "Cells are `<answer form>/<oracle label>`; n = rows in the cell. `ans/1` and `dot0/1` are correct "
+        "answers in the forms the strict rule rejects, which Cooper's positives never include.",
+        "",
+        "| seed | " + " | ".join(f"{c} (n={first.get('n:' + c, 0)})" for c in cells) + " |",
+        "|" + " --- |" * (len(cells) + 1),
+    ]
+    for r in runs:
+        st, en = r["rm_bench_by_form"]["start"], r["rm_bench_by_form"]["end"]
+        vals = [f"{_fmt(st.get(c, math.nan), 2)} → {_fmt(en.get(c, math.nan), 2)}" for c in cells]
+        lines.append(f"| {r['seed']} | " + " | ".join(vals) + " |")
+    return [*lines, ""]
+
+
 def plot_curves(results: Sequence[dict[str, Any]], path: Path, window: int) -> None:
     import matplotlib
 
@@ -135,39 +175,35 @@ def plot_curves(results: Sequence[dict[str, Any]], path: Path, window: int) -> N
     import matplotlib.pyplot as plt
 
     colors = {"rule": "tab:blue", "static": "tab:red", "cooper": "tab:green"}
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), dpi=50)
+    fig, axes = plt.subplots(2, 3, figsize=(14, 6.5), dpi=50)
     panels = [
-        (axes[0, 0], "held-out mean@8 accuracy (oracle, %)"),
+        (axes[0, 0], "held-out accuracy, oracle % (solid mean@8, dashed greedy)"),
         (axes[0, 1], "training reward (moving avg)"),
-        (axes[1, 0], "rollout accuracy (oracle, moving avg)"),
-        (axes[1, 1], "RM false-positive rate on rollouts"),
+        (axes[0, 2], "rollout accuracy (oracle, moving avg)"),
+        (axes[1, 0], "RM false-positive share of rollouts"),
+        (axes[1, 1], "share of wrong rollouts the RM accepts"),
+        (axes[1, 2], "share of rollouts answering in ans= form"),
     ]
     for res in results:
         c = colors.get(res["arm"], "k")
         lab = f"{res['arm']} s{res['seed']}"
+        ev_steps = [e["step"] for e in res["eval"]]
         axes[0, 0].plot(
-            [e["step"] for e in res["eval"]],
-            [e["mean_acc"] for e in res["eval"]],
-            color=c,
-            alpha=0.8,
-            marker="o",
-            ms=3,
-            label=lab,
+            ev_steps, [e["mean_acc"] for e in res["eval"]], color=c, alpha=0.8, marker="o", ms=3, label=lab
         )
+        axes[0, 0].plot(ev_steps, [e["greedy_acc"] for e in res["eval"]], color=c, alpha=0.5, ls="--")
         steps = list(range(1, len(res["steps"]) + 1))
-        axes[0, 1].plot(
-            steps, moving_average([r["reward_mean"] for r in res["steps"]], window), color=c, alpha=0.7
-        )
-        axes[1, 0].plot(
-            steps, moving_average([r["oracle_acc"] for r in res["steps"]], window), color=c, alpha=0.7
-        )
-        if any("rm_fp_rate" in r for r in res["steps"]):
-            axes[1, 1].plot(
-                steps,
-                moving_average([r.get("rm_fp_rate", math.nan) for r in res["steps"]], window),
-                color=c,
-                alpha=0.7,
-            )
+
+        for key, ax in (
+            ("reward_mean", axes[0, 1]),
+            ("oracle_acc", axes[0, 2]),
+            ("rm_fp_rate", axes[1, 0]),
+            ("rm_wrong_accept_rate", axes[1, 1]),
+            ("frac_ans", axes[1, 2]),
+        ):
+            if any(key in r for r in res["steps"]):
+                vals = [r.get(key, math.nan) for r in res["steps"]]
+                ax.plot(steps, moving_average(vals, window), color=c, alpha=0.7)
     for ax, title in panels:
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("GRPO step")
@@ -221,6 +257,7 @@ def write_report(run_dir: Path, dest: Path | None = None, command: str | None = 
         "",
         "![curves](curves.png)",
         "",
+        *bench_by_form_markdown(results),
     ]
     text = "\n".join(md)
     (dest / "report.md").write_text(text)

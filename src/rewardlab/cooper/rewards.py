@@ -7,7 +7,9 @@
   from the RM before that step.
 
 Each call appends a record to ``history`` (and to TRL's metrics through ``log_metric``). Fields named
-``oracle_*`` and ``rm_fp_rate`` use the exact-value oracle and are measurements only: they are computed
+``oracle_*``, ``rm_fp_rate`` (share of all rollouts that are wrong yet scored > 0.5),
+``rm_wrong_accept_rate`` (share of the wrong rollouts scored > 0.5) and the per-answer-form ``frac_*`` /
+``rm_wrong_accept_*`` use the exact-value oracle and are measurements only: they are computed
 after the rewards and never influence them, the positives or the RM update.
 """
 
@@ -19,7 +21,7 @@ from typing import Any
 
 from rewardlab.cooper.perturb import NegativeGenerator, NegativeRequest, accept_negative
 from rewardlab.cooper.rm import RMExample, accuracy, format_rm_input, pairwise_loss, rm_logits, score
-from rewardlab.cooper.verify import oracle_correct, rule_reward, rule_verdict
+from rewardlab.cooper.verify import answer_form, oracle_correct, rule_reward, rule_verdict
 
 
 def _log(log_metric: Callable[[str, float], None] | None, record: dict[str, Any]) -> None:
@@ -49,6 +51,14 @@ def _monitor(
         rec["rm_rollout_acc"] = sum((s > 0.5) == t for s, t in zip(rm_scores, truth, strict=True)) / len(
             truth
         )
+        wrong = [s for s, t in zip(rm_scores, truth, strict=True) if not t]
+        rec["rm_wrong_accept_rate"] = sum(s > 0.5 for s in wrong) / len(wrong) if wrong else math.nan
+    forms = [answer_form(c) for c in completions]
+    for form in ("dot0", "ans"):
+        rec[f"frac_{form}"] = forms.count(form) / len(forms)
+        if rm_scores is not None:
+            wrong = [s for s, t, f in zip(rm_scores, truth, forms, strict=True) if f == form and not t]
+            rec[f"rm_wrong_accept_{form}"] = sum(s > 0.5 for s in wrong) / len(wrong) if wrong else math.nan
     return rec
 
 
@@ -69,7 +79,7 @@ class RuleReward:
 
 
 class StaticRMReward:
-    """Frozen reference-based RM: reward = sigmoid(logit) of ``Q:q|R:r|C:c``."""
+    """Frozen reference-based RM: reward = sigmoid(logit) of ``Q:q|C:c|R:r``."""
 
     __name__ = "static_rm_reward"
 
@@ -144,11 +154,17 @@ class CooperReward(StaticRMReward):
         """(positive, negative) RM input texts for every prompt with a usable pair, and the prompt count."""
         pos_idx = select_positives(prompts, completions, answers)
         chosen = [i for i in pos_idx if i is not None]
-        requests = [NegativeRequest(prompts[i], completions[i], str(answers[i])) for i in chosen]
+        group = {}
+        for p, c in zip(prompts, completions, strict=True):
+            group.setdefault(p, []).append(c)
+        requests = [
+            NegativeRequest(prompts[i], completions[i], str(answers[i]), tuple(group[prompts[i]]))
+            for i in chosen
+        ]
         negs = self.negatives.generate(requests) if requests else []
         pairs = []
         for i, neg in zip(chosen, negs, strict=True):
-            if accept_negative(neg, str(answers[i])):
+            if accept_negative(neg, str(answers[i]), judge=True):
                 pairs.append(
                     (
                         format_rm_input(prompts[i], str(answers[i]), completions[i], self.max_chars),

@@ -87,6 +87,26 @@ def accuracy(rm, tok, rows: Sequence[RMExample], max_chars: int = 64) -> float:
     return sum((x > 0.5) == bool(r.label) for x, r in zip(s, rows, strict=True)) / len(rows)
 
 
+def accuracy_by_form(rm, tok, rows: Sequence[RMExample], max_chars: int = 64) -> dict[str, float]:
+    """Accuracy per (answer form, label) cell, keyed ``"<form>/<label>"`` (with the cell size as ``n:...``).
+
+    Says *where* an RM is right or wrong, e.g. whether it rejects correct answers in alternative forms.
+    """
+    from rewardlab.cooper.verify import answer_form
+
+    if not rows:
+        return {}
+    s = score(rm, tok, texts_of(rows, max_chars))
+    hits: dict[str, list[bool]] = {}
+    for x, r in zip(s, rows, strict=True):
+        hits.setdefault(f"{answer_form(r.completion)}/{r.label}", []).append((x > 0.5) == bool(r.label))
+    out: dict[str, float] = {}
+    for key in sorted(hits):
+        out[key] = sum(hits[key]) / len(hits[key])
+        out[f"n:{key}"] = len(hits[key])
+    return out
+
+
 def train_rm_bce(
     rm,
     tok,

@@ -45,6 +45,24 @@ def final_span(completion: str) -> str | None:
     return m.group(1) if m and m.group(1) else None
 
 
+ANSWER_FORMS = ("strict", "dot0", "ans", "none")
+
+
+def answer_form(completion: str) -> str:
+    """How the final answer is written: ``strict`` (``####<int>``), ``dot0`` (any other ``####`` span,
+    e.g. ``####57.0``), ``ans`` (``ans=...``) or ``none`` (no final-answer marker at the end).
+
+    The RM blind-spot experiment removes the negatives of one form from the RM's data; this names the form.
+    """
+    text = completion.strip()
+    if _STRICT.search(text):
+        return "strict"
+    m = re.search(r"(####|ans=)[^;#]*$", text)
+    if not m:
+        return "none"
+    return "ans" if m.group(1) == "ans=" else "dot0"
+
+
 def oracle_correct(completion: str, reference: str | int) -> bool:
     """Ground truth for measurement only: the final answer, in any accepted form, equals the exact value."""
     span = final_span(completion)
