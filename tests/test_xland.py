@@ -119,6 +119,8 @@ def test_contexts_show_the_dynamics_without_the_reward():
         for part in (generator, "def take_action", "def step(self", "class AgentState", "DOOR_LOCKED"):
             assert part in code, part
         assert not re.search("reward", code, re.IGNORECASE), [ln for ln in code.splitlines() if "eward" in ln]
+        assert "1.0 - 0.9 * (new_state.step_num / params.max_steps)" not in code  # the environment's reward
+        assert "terminated = check_goal(" in code  # the end of an episode stays: it is dynamics
         for field in tasks.get(name).state_doc:
             assert f"`{field}`" in text
 
