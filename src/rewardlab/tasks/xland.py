@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from rewardlab.config import PPOConfig
 from rewardlab.tasks.adapter import ActionSpec, Step
 from rewardlab.tasks.base import BaselineScores, Task
-from rewardlab.tasks.classic import _program
+from rewardlab.tasks.classic import _no_signals, _program
 from rewardlab.tasks.context import ContextError, TaskContext, reward_contract
 from rewardlab.tasks.registry import register
 
@@ -194,10 +194,6 @@ XLAND_PPO = PPOConfig(
 )
 
 
-def _signals(state, action, next_state, terminated):
-    return {}
-
-
 def _success(ep):
     success = jnp.mean(ep["terminated"].astype(jnp.float32))
     return success, {"success_rate": success, "episode_length": jnp.mean(ep["length"])}
@@ -221,7 +217,7 @@ def _task(
         ppo=ppo,
         human=_program(name, f"{programs}_human", "human"),
         sparse=_program(name, "xland_sparse", "sparse"),
-        episode_signals=_signals,
+        episode_signals=_no_signals,
         fitness=_success,
         fitness_doc=(
             f"success rate: the fraction of evaluation episodes (sampled actions) that {success} within "
