@@ -8,17 +8,16 @@ exit 2 with one line.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from run_watch import events as read_events
+from run_watch import kill_when, training
 
 from .gym_user_env import write_gym_env
 
@@ -42,42 +41,18 @@ def _search_args(ref: str, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def _events(run_dir: Path | None) -> list[dict]:
-    out = []
-    path = run_dir / "events.jsonl" if run_dir else None
-    if path is not None and path.exists():
-        for line in path.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
-    return out
-
-
 def test_search_on_a_users_gymnasium_env_killed_in_training_and_resumed(tmp_path):
     (tmp_path / "project").mkdir()
     env_file = write_gym_env(tmp_path / "project")
     out = tmp_path / "runs"
     proc = subprocess.Popen(_cmd(*_search_args(f"{env_file}:make_task", out)), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 600
-    run_dir = None
-    try:
-        while True:  # SIGKILL while iteration 1's batch trains in an sb3 child that imported the user's file
-            assert time.monotonic() < deadline, "the search never reached iteration 1's training"
-            run_dir = next(iter(sorted(out.glob("Slide-v0-*"))), None)
-            started = [e for e in _events(run_dir) if e["event"] == "train_started"]
-            if any(i.startswith("r0-i1-") for e in started for i in e["ids"]):
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-            assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
-            time.sleep(0.1)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert run_dir is not None
+    # SIGKILL while iteration 1's batch trains in an sb3 child that imported the user's file
+    run_dir = kill_when(proc, out, "Slide-v0-*", training("r0-i1-"),
+                        "the search never reached iteration 1's training", timeout_s=600)
     resumed = _run("resume", str(run_dir))
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
-    events = _events(run_dir)
+    events = read_events(run_dir)
     trained = Counter(e["id"] for e in events if e["event"] == "trained")
     assert set(trained) == {f"r0-i{i}-c{c}" for i in range(2) for c in range(2)}
     assert max(trained.values()) == 1, trained  # nothing trained twice

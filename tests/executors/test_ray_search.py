@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +26,8 @@ from rewardlab.search.runs import search
 from rewardlab.store import RunStore
 from rewardlab.tasks.ref import resolve
 from rewardlab.types import RewardProgram
+from run_watch import events as read_events
+from run_watch import kill_when
 from user_env import dot_source, write_dot_env
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -51,15 +52,6 @@ def dot_task(tmp_path_factory) -> str:
     """The tiny user environment, in a folder outside the package (it travels to the workers)."""
     folder = tmp_path_factory.mktemp("user")
     return f"{write_dot_env(folder, dot_source('RayDot-v0', tiny=True))}:make_task"
-
-
-def _events(run_dir: Path) -> list[dict]:
-    path = run_dir / "events.jsonl"
-    out = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        with contextlib.suppress(ValueError):
-            out.append(json.loads(line))
-    return out
 
 
 def _fingerprint(run_dir: Path) -> str:
@@ -87,7 +79,7 @@ def test_search_on_two_nodes_matches_local(ray_cluster, dot_task, tmp_path):
     on_ray = _config(dot_task, executor="ray", ray_address=ray_cluster.address, **same)
     remote = search(on_ray, tmp_path / "ray")
     assert _fingerprint(remote) == _fingerprint(local)  # bit-identical: the same engine, seeds, batches
-    trained = [e for e in _events(remote) if e["event"] == "trained"]
+    trained = [e for e in read_events(remote) if e["event"] == "trained"]
     assert len(trained) == 2 and all(e["node"].count("/") == 2 for e in trained)
     records = runfolder.read_records(RunStore(remote).layout, 0, 0)
     nodes = {r.extra["node"] for rec in records for r in rec.results}
@@ -148,26 +140,13 @@ def test_driver_killed_then_resumed_on_ray(ray_cluster, dot_task, tmp_path):
     proc = subprocess.Popen(
         _cli(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
-    deadline = time.monotonic() + 500
-    run_dir = None
-    try:
-        while True:  # SIGKILL the driver once the first batch is back: 3 batches, 2 one-CPU nodes
-            assert time.monotonic() < deadline, "the search never trained its first batch"
-            run_dir = next(iter(sorted(out.glob("RayDot-v0-*"))), None)
-            if run_dir is not None and any(e["event"] == "trained" for e in _events(run_dir)):
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-            assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
-            time.sleep(0.1)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert run_dir is not None
+    # SIGKILL the driver once the first batch is back: 3 batches, 2 one-CPU nodes
+    run_dir = kill_when(proc, out, "RayDot-v0-*", lambda evs: any(e["event"] == "trained" for e in evs),
+                        "the search never trained its first batch", timeout_s=500)
     resumed = subprocess.run(_cli("resume", str(run_dir), "--quiet"), capture_output=True, text=True,
                              timeout=600, check=False)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
-    events = _events(run_dir)
+    events = read_events(run_dir)
     trained = Counter(e["id"] for e in events if e["event"] == "trained")
     assert set(trained) == {"r0-i0-c0", "r0-i0-c1", "r0-i0-c2"}
     assert max(trained.values()) == 1, trained  # nothing finished was trained again
@@ -209,7 +188,7 @@ def test_node_killed_mid_batch_loses_nothing(ray_cluster, dot_task, tmp_path):
                              confirm_top=0, final_seeds=0), tmp_path)
     killer.join(timeout=5)
     assert killed.is_set(), "both batches never ran at once, so no node was killed mid-batch"
-    events = _events(run_dir)
+    events = read_events(run_dir)
     trained = Counter(e["id"] for e in events if e["event"] == "trained")
     assert trained == Counter({"r0-i0-c0": 1, "r0-i0-c1": 1})
     records = runfolder.read_records(RunStore(run_dir).layout, 0, 0)

@@ -8,18 +8,17 @@ environment's code and its state fields, never its reward expression.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from run_watch import events as read_events
+from run_watch import kill_when, training
 from user_env import REWARD_EXPRESSION, dot_source, write_dot_env
 
 pytestmark = pytest.mark.slow
@@ -63,16 +62,6 @@ def _search_args(ref: str, out: Path) -> list[str]:
     ]
 
 
-def _events(run_dir: Path) -> list[dict]:
-    out = []
-    path = run_dir / "events.jsonl"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
-    return out
-
-
 @pytest.fixture(scope="module")
 def env_file(tmp_path_factory) -> Path:
     return write_dot_env(tmp_path_factory.mktemp("project"), dot_source(tiny=True))
@@ -104,28 +93,14 @@ def test_llm_free_search_killed_in_training_and_resumed(env_file, tmp_path):
     out = tmp_path / "runs"
     proc = subprocess.Popen(_cmd(*_search_args(f"{env_file}:make_task", out)), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 500
-    run_dir = None
-    try:
-        while True:  # SIGKILL while iteration 1's batch trains in a child that imported the user's file
-            assert time.monotonic() < deadline, "the search never reached iteration 1's training"
-            run_dir = next(iter(sorted(out.glob("Dot-v0-*"))), None)
-            started = [e for e in _events(run_dir) if e["event"] == "train_started"] if run_dir else []
-            if any(i.startswith("r0-i1-") for e in started for i in e["ids"]):
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-            assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
-            time.sleep(0.1)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert run_dir is not None
+    # SIGKILL while iteration 1's batch trains in a child that imported the user's file
+    run_dir = kill_when(proc, out, "Dot-v0-*", training("r0-i1-"),
+                        "the search never reached iteration 1's training", timeout_s=500)
     assert json.loads((run_dir / "task.json").read_text())["path"] == str(env_file)
     resumed = _run("resume", str(run_dir), timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
     assert "human-normalised score" in resumed.stdout
-    events = _events(run_dir)
+    events = read_events(run_dir)
     trained = Counter(e["id"] for e in events if e["event"] == "trained")
     assert set(trained) == {f"r0-i{i}-c{c}" for i in range(2) for c in range(2)}
     assert max(trained.values()) == 1, trained  # nothing trained twice
