@@ -74,7 +74,9 @@ class HostReward(Protocol):
         ...
 
 
-def check_output(source: HostReward, segment: Segment, out: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def check_output(
+    source: HostReward, segment: Segment, out: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """The source's output as float32 arrays, or a ValueError saying what is wrong with it.
 
     Engines call this on every output, so a source that returns the wrong names or shapes fails with
@@ -84,11 +86,14 @@ def check_output(source: HostReward, segment: Segment, out: Mapping[str, np.ndar
     missing = [c for c in source.components if c not in out]
     extra = [k for k in out if k not in source.components]
     if missing or extra:
-        raise ValueError(f"host reward {name} returned components {sorted(out)}, declared {list(source.components)}")
+        declared = list(source.components)
+        raise ValueError(f"host reward {name} returned components {sorted(out)}, declared {declared}")
     checked: dict[str, np.ndarray] = {}
     for key in source.components:
         arr = np.asarray(out[key], dtype=np.float32)
         if arr.shape != segment.lead:
-            raise ValueError(f"host reward {name}: component {key!r} has shape {arr.shape}, expected {segment.lead}")
+            raise ValueError(
+                f"host reward {name}: component {key!r} has shape {arr.shape}, expected {segment.lead}"
+            )
         checked[key] = arr
     return checked
