@@ -165,3 +165,34 @@ def test_the_starting_reward_stays_visible_with_its_score(best_is_start):
         assert "still the starting reward" in text and "```" not in text
     else:
         assert "50 above" in text and 'return alive, {"alive": alive}' in text
+
+
+THIRD = CHILD.replace("1.0 - jnp.abs", "2.0 - jnp.abs")
+
+
+def test_elites_show_the_next_best_distinct_rewards_with_scores_and_none_by_default():
+    best = _ok(1, 0, [400.0, 420.0], CHILD)
+    records = [
+        *_iteration0(),  # r0-i0-c0 PARENT 300, r0-i0-c1 CHILD 250 (the best's code: skipped), failures
+        best,
+        _ok(1, 1, [280.0], THIRD),
+        _ok(1, 2, [100.0], CHILD.replace("-1.0", "-2.0")),
+    ]
+    text = briefing.elites_text(records, best, 3)
+    # the two best after `best` whose code differs from it and from each other, best first, with scores
+    assert text.index("r0-i0-c0, task score 300 ± 141 (2 seeds)") < text.index("r0-i1-c1, task score 280")
+    assert 'return alive, {"alive": alive}' in text and "2.0 - jnp.abs" in text
+    assert "r0-i0-c1" not in text and "r0-i1-c2" not in text  # same code as the best; fourth place
+    assert text.count("```python") == 2
+    assert briefing.elites_text(records, best, 1) == ""  # the paper's prompt: the best only
+    assert briefing.elites_text([best], best, 4) == ""  # nothing else scored
+
+
+def test_elites_come_right_after_the_reflection_and_change_nothing_else():
+    plain = _next(None)[-1]["content"]
+    shown = prompts.next_messages(
+        "ctx", "desc", PARENT, 300.0, "refl", ["check failed"], None, None, "ELITES"
+    )[-1]["content"]
+    assert shown == plain.replace("refl\n\n", "refl\n\nELITES\n\n", 1)
+    with pytest.raises(ValueError, match="elites must be >= 1"):
+        SearchConfig(task="CartPole-v1", elites=0)

@@ -50,6 +50,7 @@ def test_two_iterations_against_the_fake_server(tmp_path):
             check="probe",
             train_timeout_s=TRAIN_TIMEOUT_S,
             batch_size=1,
+            elites=2,  # the next best distinct reward is shown too
             jax_cache_dir=os.environ.get("REWARDLAB_JAX_CACHE"),
         )
         run_dir = search(config, tmp_path)
@@ -92,6 +93,7 @@ def test_two_iterations_against_the_fake_server(tmp_path):
     for comp in ("alive", "upright", "centered"):
         assert f"component {comp}:" in info0["reflection"]
     assert "upright_temperature = 0.1" in prompt  # the best code so far is shown
+    assert "r0-i0-c3, task score" in prompt and "step_penalty = jnp.float32(-1.0)" in prompt  # elites=2
 
     # selection: the best trained candidate over both iterations, never the step-penalty reward
     records = [runfolder.read_record(store.layout, 0, i, j) for i in range(2) for j in range(4)]

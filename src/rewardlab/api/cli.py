@@ -28,6 +28,7 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("final_seeds", "--final-seeds", "F"),
     ("confirm_top", "--confirm-top", "K"),
     ("confirm_seeds", "--confirm-seeds", "S"),
+    ("elites", "--elites", "N"),
     ("init", "--init", "human|PATH"),
     ("feedback", "--feedback", None),
     ("feedback_file", "--feedback-file", "FILE"),

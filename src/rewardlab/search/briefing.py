@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rewardlab.runfolder import EvalRecord
-from rewardlab.search import prompts, reflect
+from rewardlab.search import prompts, reflect, select
 from rewardlab.search.config import SearchConfig
 from rewardlab.tasks import Task
 
@@ -103,6 +103,29 @@ def fixed_text(best: EvalRecord | None) -> str:
     """The best reward's terms that have one value on every step (see `reflect.fixed_terms`)."""
     terms = reflect.fixed_terms(best) if best is not None else []
     return prompts.load("fixed").format(terms=", ".join(terms)) if terms else ""
+
+
+def elites_text(records: Sequence[EvalRecord], best: EvalRecord | None, n: int) -> str:
+    """The run's next `n - 1` best rewards after `best`, each with its score and code, best first.
+
+    Candidates whose code is the same as a reward already listed (the best included) are skipped: the
+    point is to show the LLM different ways of scoring well, so that it can combine them. Empty when
+    `n` is 1 (the paper's prompt) or nothing else has a score."""
+    if n <= 1 or best is None:
+        return ""
+    seen = {(best.candidate.source or "").strip()}
+    entries = []
+    for rec in select.ranked(records):
+        code = (rec.candidate.source or "").strip()
+        if not code or code in seen:
+            continue
+        seen.add(code)
+        entries.append(
+            prompts.load("elite").format(id=rec.candidate.id, score=reflect.score_text(rec), code=code)
+        )
+        if len(entries) == n - 1:
+            break
+    return prompts.load("elites").format(entries="\n\n".join(entries)) if entries else ""
 
 
 def make_brief(

@@ -122,6 +122,12 @@ class SearchConfig:
         "best: only the best candidate's statistics (the paper's prompt).",
         choices=("table", "best"),
     )
+    elites: int = _f(
+        1,
+        "How many of the run's best distinct rewards the LLM sees, with code and score, in each request "
+        "after iteration 0. 1: only the best (the paper's prompt); N > 1: also the next N-1, with an "
+        "invitation to combine what they do well.",
+    )
     train_init: bool = _f(
         True,
         "With an LLM and --init: train the starting reward in iteration 0 next to the LLM's samples "
@@ -182,6 +188,8 @@ class SearchConfig:
             problems.append("ray_cpus must be > 0 and ray_gpus >= 0")
         if self.ray_memory_mb < 0 or self.ray_retries < 0:
             problems.append("ray_memory_mb and ray_retries must be >= 0")
+        if self.elites < 1:
+            problems.append("elites must be >= 1 (1 shows only the best reward)")
         if self.confirm_top < 0 or self.confirm_seeds < 1:
             problems.append("confirm_top must be >= 0 and confirm_seeds >= 1")
         if (self.timesteps is not None and self.timesteps < 0) or self.final_seeds < 0:

@@ -236,6 +236,7 @@ def run_iteration(
                 state.errors,
                 state.comment,
                 brief,
+                briefing.elites_text(state.history, state.best, config.elites),
             )
         starts = [propose.propose_start(store, r, i, init)] if init is not None and train_start else []
         cands = starts + propose.propose_llm(

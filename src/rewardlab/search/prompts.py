@@ -3,7 +3,8 @@
 Messages are Markovian as in the paper: system, the task, then (after iteration 0) the best code so
 far, its reflection, the errors of the last round and the instruction to improve. They are a pure
 function of the search state, so a resumed iteration asks for exactly the same messages and gets its
-replies from the cache.
+replies from the cache. With `elites` > 1 the request also shows the run's next best distinct rewards
+after the best one, with their scores, and invites the LLM to combine them (`briefing.elites_text`).
 
 A `Brief` (with `reflection="table"`) adds what the paper's prompt leaves out: which round this is,
 how a reward is judged (training budget, gamma, episode limit, what the score means), every candidate
@@ -85,12 +86,15 @@ def next_messages(
     errors: list[str],
     comment: str | None = None,
     brief: Brief | None = None,
+    elites: str = "",
 ) -> list[Message]:
-    """Iteration i+1: the best code as the assistant's turn, then its reflection and the instruction."""
+    """Iteration i+1: the best code as the assistant's turn, then its reflection and the instruction.
+    `elites` (see `briefing.elites_text`) shows other high-scoring rewards right after the reflection."""
+    others = [elites] if elites else []
     if brief is None:
-        parts = [reflection.strip(), load("advice")]
+        parts = [reflection.strip(), *others, load("advice")]
     else:
-        parts = [brief.round, reflection.strip(), *brief.facts(), load("advice_table")]
+        parts = [brief.round, reflection.strip(), *others, *brief.facts(), load("advice_table")]
     if comment:
         parts.append(load("human_feedback").format(comment=comment.strip()))
     if errors:
