@@ -11,7 +11,7 @@ For each task this trains one batch of `--candidates` distinct rewards (the huma
 perturbations of it, as the LLM-free proposer writes them) at the task's search budget with the
 search's checkpoints and evaluation episodes, once per seed count, each in a fresh process with the
 compilation cache off, and prints compile seconds, training seconds, and the wall time relative to one
-seed. The per-task default `Task.search_seeds` is read off this table (see docs/search.md).
+seed. Run it on an idle machine: under load, compile times vary by 2x from one process to the next.
 """
 
 from __future__ import annotations
