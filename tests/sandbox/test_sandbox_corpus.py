@@ -130,3 +130,20 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/status").read_text().find("State:\tZ") < 0
     except OSError:
         return False
+
+
+def test_the_probe_times_each_reward_so_a_busy_loop_can_be_refused_before_training(corpus_reports):
+    from rewardlab.config import PPOConfig
+    from rewardlab.sandbox.cost import reward_calls, slow_verdict
+
+    reports = corpus_reports["reports"]
+    fast, busy = reports["ok_cartpole_shaped"], reports["ok_busy_loop"]
+    assert fast.ok and busy.ok  # both honour the contract: only their speed differs
+    assert fast.call_seconds is not None and busy.call_seconds is not None
+    assert busy.call_seconds > 20 * fast.call_seconds, (busy.call_seconds, fast.call_seconds)
+    # a tiny CartPole search (8,192 steps, 75 s per batch): the busy loop alone would outlast the batch
+    cfg = PPOConfig(total_timesteps=8192, num_envs=4, num_steps=128, n_checkpoints=2, eval_episodes=8)
+    calls = reward_calls(cfg, episode_steps=500)
+    assert slow_verdict(fast, calls, 75.0) is fast
+    refused = slow_verdict(busy, calls, 75.0)
+    assert not refused.ok and refused.kind == "timeout" and "too slow to train" in refused.message

@@ -3,12 +3,14 @@
 Runs in the probe child only. The program is wrapped so that its return value is checked while it is
 being traced (under `vmap` a traced value shows the shape of one transition), which lets the message
 say "component 'x' has shape (2,)" instead of an XLA error; then the compiled function runs on the
-sampled transitions and every term must be finite.
+sampled transitions and every term must be finite. That call is timed (`CheckReport.call_seconds`) so
+that a reward too slow to train within its time limit can be refused before it trains (`sandbox.cost`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import jax
@@ -24,6 +26,8 @@ from rewardlab.sandbox.transitions import Batch, describe_state
 
 MAX_COMPONENTS = 32
 LARGE_MAGNITUDE = 1e6
+SLOW_CALL_S = 0.05
+"""A call slower than this on the probe's transitions is timed twice and the faster time kept."""
 NON_FINITE_HINT = (
     ". Hint: guard divisions (x / jnp.maximum(d, 1e-6)), logs (jnp.log(jnp.maximum(x, 1e-6))) and "
     "exponentials (jnp.exp(jnp.clip(x, -20, 20))); keep constants inside float32 range."
@@ -54,7 +58,13 @@ def check_candidate(source: str, batch: Batch, fields: tuple[str, ...]) -> Check
     try:
         traced = jax.jit(jax.vmap(checked)).trace(*args)
         compiled = traced.lower().compile()
-        total, comps = compiled(*args)
+        t0 = time.perf_counter()
+        total, comps = jax.block_until_ready(compiled(*args))
+        call_s = time.perf_counter() - t0
+        if call_s > SLOW_CALL_S:  # time it again: a first call can pay one-off costs on a busy machine
+            t0 = time.perf_counter()
+            jax.block_until_ready(compiled(*args))
+            call_s = min(call_s, time.perf_counter() - t0)
         total = np.asarray(total)
         comps = {k: np.asarray(v) for k, v in comps.items()}
     except OutputContractError as exc:
@@ -79,7 +89,7 @@ def check_candidate(source: str, batch: Batch, fields: tuple[str, ...]) -> Check
             peak = max(abs(m.min), abs(m.max))
             warnings.append(f"{k} reaches {peak:.3g}: rewards this large destabilise PPO")
     return CheckReport(ok=True, stage="probe", total=total_mag, components=mags,
-                       warnings=tuple(dict.fromkeys(warnings)))
+                       warnings=tuple(dict.fromkeys(warnings)), call_seconds=call_s)
 
 
 def _takes_env_reward(fn: Any) -> bool:

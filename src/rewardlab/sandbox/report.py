@@ -92,6 +92,9 @@ class CheckReport:
     components: dict[str, Magnitude] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    call_seconds: float | None = None
+    """Probe only: wall seconds of one compiled call on the sampled transitions (what `sandbox.cost`
+    turns into an estimate of the reward's share of a training run)."""
 
     def __post_init__(self) -> None:
         if self.ok and self.kind is not None:
@@ -132,6 +135,7 @@ class CheckReport:
             "components": {k: v.to_dict() for k, v in self.components.items()},
             "warnings": list(self.warnings),
             "seconds": _json_float(self.seconds),
+            "call_seconds": None if self.call_seconds is None else _json_float(self.call_seconds),
         }
 
     @staticmethod
@@ -149,6 +153,7 @@ class CheckReport:
             components={k: Magnitude(**v) for k, v in (data.get("components") or {}).items()},
             warnings=tuple(data.get("warnings") or ()),
             seconds=float(data.get("seconds") or 0.0),
+            call_seconds=None if data.get("call_seconds") is None else float(data["call_seconds"]),
         )
 
 

@@ -18,6 +18,7 @@ from rewardlab.config import PPOConfig
 from rewardlab.executors import Batch, Evaluator, LocalEvaluator, Request, request
 from rewardlab.runfolder import Candidate, EvalRecord, record
 from rewardlab.sandbox import CheckReport, check_static, probe_many
+from rewardlab.sandbox.cost import reward_calls, slow_verdict
 from rewardlab.search.config import SearchConfig
 from rewardlab.store import RunStore
 from rewardlab.tasks import Task, TaskRef
@@ -25,9 +26,16 @@ from rewardlab.types import RewardProgram, TrainResult
 
 
 def check(
-    store: RunStore, ref: TaskRef, candidates: Sequence[Candidate], mode: str
+    store: RunStore,
+    ref: TaskRef,
+    candidates: Sequence[Candidate],
+    mode: str,
+    speed: tuple[float, float | None] | None = None,
 ) -> dict[str, CheckReport]:
-    """Check every candidate with code (`mode`: probe or static); reads stored checks where they exist."""
+    """Check every candidate with code (`mode`: probe or static); reads stored checks where they exist.
+
+    `speed` is (reward calls per training run, training time limit in seconds): a probed reward whose
+    calls alone would outlast the limit fails here (`sandbox.cost`) instead of stalling its batch."""
     reports: dict[str, CheckReport] = {}
     todo: list[Candidate] = []
     for c in candidates:
@@ -43,6 +51,8 @@ def check(
     if mode == "probe":
         programs = [RewardProgram(c.id, c.source or "", c.origin) for c in todo]
         fresh = probe_many(ref, programs, workdir=store.layout.probe)
+        if speed is not None:
+            fresh = [slow_verdict(rep, *speed) for rep in fresh]
     else:
         fresh = [check_static(c.source or "", c.id) for c in todo]
     for c, rep in zip(todo, fresh, strict=True):
@@ -201,9 +211,12 @@ def evaluate(
     on_check: Callable[[dict[str, CheckReport]], None] | None = None,
     on_event: Callable[[Any], None] | None = None,
     evaluator: Evaluator | None = None,
+    episode_steps: int | None = None,
 ) -> list[EvalRecord]:
-    """Check, then train the candidates that passed; one `EvalRecord` per candidate, in order."""
-    reports = check(store, ref, candidates, check_mode)
+    """Check, then train the candidates that passed; one `EvalRecord` per candidate, in order.
+    `episode_steps` (the task's episode limit) lets the probe refuse rewards too slow to train."""
+    speed = (reward_calls(config, episode_steps), timeout_s) if episode_steps is not None else None
+    reports = check(store, ref, candidates, check_mode, speed)
     if on_check is not None:
         on_check(reports)
     valid = [c for c in candidates if c.id in reports and reports[c.id].ok]

@@ -312,6 +312,7 @@ def run_iteration(
         on_check=on_check,
         on_event=on_event,
         evaluator=evaluator,
+        episode_steps=_episode_steps(task),
     )
     for rec in records:
         _write_feedback(store, rec)
@@ -378,6 +379,12 @@ def _nodes_line(nodes: dict[str, int]) -> str:
     """`batches per node: a 3, b 2` for the progress line (node labels shortened to host/id)."""
     parts = [f"{label.split('/')[0]}/{label.split('/')[-1]} {n}" for label, n in sorted(nodes.items())]
     return "batches per node: " + ", ".join(parts)
+
+
+def _episode_steps(task: Task) -> int | None:
+    """The task's episode limit, or None when its environment does not say (no speed check then)."""
+    steps = getattr(task.env, "max_episode_steps", None)
+    return int(steps) if isinstance(steps, int) and steps > 0 else None
 
 
 def _fit(rec: EvalRecord | None) -> float | None:
