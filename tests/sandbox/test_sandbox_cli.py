@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -30,6 +31,7 @@ def test_check_passes_a_good_program_and_prints_magnitudes(tmp_path):
     assert out.startswith("pendulum_reward on Pendulum-v1: OK")
     for term in ("total", "angle_cost", "velocity_cost", "torque_cost", "mean |x|"):
         assert term in out
+    assert re.search(r"one compiled call on the sampled transitions: [0-9.e+-]+ ms", out), out
 
 
 def test_check_fails_a_bad_program_with_exit_1(tmp_path):

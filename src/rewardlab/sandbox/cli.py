@@ -89,6 +89,8 @@ def render(report: CheckReport, task: str, wall_s: float | None = None) -> str:
         lines += ["", f"{'term':<{width}}  {'mean |x|':>10}  {'min':>10}  {'max':>10}"]
         lines += [f"{k:<{width}}  {m.mean_abs:>10.4g}  {m.min:>10.4g}  {m.max:>10.4g}" for k, m in rows]
         lines.append("(over transitions sampled from random rollouts of the environment)")
+    if report.call_seconds is not None:
+        lines.append(f"one compiled call on the sampled transitions: {report.call_seconds * 1e3:.3g} ms")
     lines += [f"note: {w}" for w in report.warnings]
     return "\n".join(lines)
 
