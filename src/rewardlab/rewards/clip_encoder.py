@@ -77,8 +77,9 @@ def _libraries() -> tuple[Any, Any]:
 def byte_level_tokenizer() -> Any:
     """A CLIP tokenizer whose vocabulary is the 256 byte symbols (and their end-of-word forms), no merges.
 
-    For encoders built from a config (tests, throughput measurements): it needs no files, and any
-    `text_config.vocab_size` of at least 515 covers it. Real CLIP weights come with their own tokenizer.
+    For encoders built from a config (tests, throughput measurements): it needs no files; the config's
+    text model needs `vocab_size` >= 515, `bos_token_id=0` and `eos_token_id=pad_token_id=1` (CLIP pools
+    the text at the end-of-text token, found by its id). Real CLIP weights come with their own tokenizer.
     """
     _libraries()
     from tokenizers.pre_tokenizers import ByteLevel
@@ -118,6 +119,14 @@ class CLIPEncoder:
         self.preprocessing = preprocessing or ImagePreprocessing.for_image_size(image_size)
         self.batch_size = batch_size
         self.max_text_tokens = int(model.config.text_config.max_position_embeddings)
+        eos = model.config.text_config.eos_token_id
+        if eos != 2 and getattr(tokenizer, "eos_token_id", eos) != eos:
+            # CLIP pools a sentence at its end-of-text token; a mismatch would pool every sentence at
+            # position 0 and make all sentences embed alike.
+            raise EncoderError(
+                f"the tokenizer's end-of-text id {tokenizer.eos_token_id} is not the text model's "
+                f"eos_token_id {eos}"
+            )
         self._mean = torch.tensor(self.preprocessing.mean, dtype=torch.float32, device=self.device)
         self._std = torch.tensor(self.preprocessing.std, dtype=torch.float32, device=self.device)
 
@@ -182,7 +191,7 @@ class CLIPEncoder:
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"frames must be uint8 [N, H, W, 3], got shape {frames.shape}")
-        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device)
+        x = torch.from_numpy(np.array(frames, dtype=np.uint8)).to(self.device)
         x = x.permute(0, 3, 1, 2).to(torch.float32) / 255.0
         pre = self.preprocessing
         height, width = x.shape[-2:]
