@@ -68,7 +68,7 @@ def _auc(scores, positive):
 
 
 def test_goal_baseline_reward_matches_hand_worked_example():
-    # g = e1, b = e2, so d = (e1 - e2)/sqrt(2); the frame x = e3 and x - g = (-1, 0, 1), (x - g).d = -1/sqrt(2).
+    # g = e1, b = e2, so d = (e1 - e2)/sqrt(2); the frame x = e3: x - g = (-1, 0, 1), (x - g).d = -1/sqrt(2).
     # alpha = 0:   1 - |(-1, 0, 1)|^2 / 2 = 1 - 1 = 0 (= x.g, the cosine similarity)
     # alpha = 1:   P(x - g) = (-1/2, 1/2, 0), |.|^2 = 1/2, reward 1 - 1/4 = 0.75
     # alpha = 0.5: (P + I)(x - g)/2 = (-3/4, 1/4, 1/2), |.|^2 = 14/16, reward 1 - 7/16 = 0.5625
@@ -94,7 +94,7 @@ def test_goal_baseline_reward_equals_the_matrix_form():
 
 
 def test_goal_baseline_reward_rejects_what_has_no_direction():
-    g, b, x = np.eye(3)
+    g, _, x = np.eye(3)
     with pytest.raises(ValueError, match="needs a baseline"):
         goal_baseline_reward(x[None], g, None, 0.5)
     with pytest.raises(ValueError, match="same vector"):
@@ -120,8 +120,9 @@ def fitted_encoder(one_thread):
     model = encoder.model.train()
     opt = torch.optim.Adam([*model.vision_model.parameters(), *model.visual_projection.parameters()], lr=1e-3)
     for _ in range(100):
-        img = torch.nn.functional.normalize(model.get_image_features(pixel_values=pixels).pooler_output, dim=-1)
-        txt = torch.nn.functional.normalize(model.get_text_features(**texts).pooler_output, dim=-1)
+        unit = torch.nn.functional.normalize
+        img = unit(model.get_image_features(pixel_values=pixels).pooler_output, dim=-1)
+        txt = unit(model.get_text_features(**texts).pooler_output, dim=-1)
         loss = torch.nn.functional.cross_entropy(10.0 * img @ txt.T, labels)
         opt.zero_grad()
         loss.backward()
@@ -165,7 +166,10 @@ def _cartpole_segment(num_steps=5, num_envs=3):
         step = jax.vmap(env.step)(jax.random.split(jax.random.PRNGKey(t + 1), num_envs), state, action)
         rows.append((state, step))
         state = step.state
-    stack = lambda xs: jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(v) for v in a]), *xs)  # noqa: E731
+
+    def stack(xs):
+        return jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(v) for v in a]), *xs)
+
     return Segment(
         states=stack([s for s, _ in rows]),
         actions=np.stack([np.asarray(action)] * num_steps),
