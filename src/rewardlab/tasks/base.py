@@ -57,6 +57,8 @@ class Task:
     environments whose reward the transform cannot find). `practical_on` says where a search on the
     task is practical ("CPU" or "GPU"); `baseline_scores`, where measured, records how the `human`
     and `sparse` rewards score at the search budget, so that a user can see how much room a search has.
+    `render`, where set, draws one environment state as a uint8 RGB frame [H, W, 3] with `jax.numpy`
+    (jittable, vmappable), for rewards that look at pictures (VLM-RM, `rewardlab.rewards.vlm`).
     `engine` names the training engine the task runs on (`rewardlab.engines.get`): `ppo_jax` for jittable
     (gymnax-API) environments, `sb3` for Gymnasium environments; `ppo` holds that engine's defaults.
     """
@@ -78,6 +80,7 @@ class Task:
     context_text: str | None = None
     practical_on: str = "CPU"
     baseline_scores: BaselineScores | None = None
+    render: Callable[[Any], jax.Array] | None = None
     engine: str = "ppo_jax"
 
     @functools.cached_property

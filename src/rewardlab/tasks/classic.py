@@ -12,6 +12,7 @@ import gymnax
 import jax.numpy as jnp
 
 from rewardlab.config import PPOConfig
+from rewardlab.tasks import render
 from rewardlab.tasks.adapter import GymnaxAdapter
 from rewardlab.tasks.base import Task
 from rewardlab.tasks.registry import register
@@ -89,6 +90,7 @@ def cartpole() -> Task:
         # With 32,768 steps the human reward already reaches the maximum of 500 at some checkpoint;
         # with 8,192 it does not, so a search optimises how fast a reward teaches the task.
         search_timesteps=8_192,
+        render=render.cartpole,
     )
 
 
@@ -183,6 +185,7 @@ def mountaincar() -> Task:
         action_doc="int: 0 accelerates left, 1 does nothing, 2 accelerates right",
         solve_env_return=-110.0,
         fitness_range=(0.0, 1.0),
+        render=render.mountaincar,
     )
 
 
@@ -223,6 +226,7 @@ def mountaincar_continuous() -> Task:
         action_doc="float array of shape (1,): engine force in [-1, 1], clipped before the reward sees it",
         solve_env_return=90.0,
         fitness_range=(0.0, 1.0),
+        render=render.mountaincar,
     )
 
 
@@ -277,6 +281,7 @@ def pendulum() -> Task:
         # 0.58 at 98,304 (8 seeds), 0.80 at 131,072 (5 seeds), about what a swing-up from a random
         # start allows; 131,072 left a search little to find and 65,536 taught no reward anything.
         search_timesteps=98_304,
+        render=render.pendulum,
     )
 
 
