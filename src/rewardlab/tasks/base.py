@@ -21,6 +21,14 @@ from rewardlab.types import RewardProgram
 EpisodeSignals = Callable[[Any, Any, Any, jax.Array], Mapping[str, jax.Array]]
 """(state, action, next_state, terminated) -> per-step quantities that are summed over an episode."""
 
+EpisodeDescriber = Callable[[Any, Any, Any], str]
+"""(state, action, next_state) of an episode's last transition -> the episode in words, for an LLM judge.
+
+Host-side, not jitted: the leaves are numpy arrays of one environment (no batch axis) and `next_state`
+is the true final state (before any auto-reset). Write what the objective could be judged on, in plain
+sentences, and only what the state shows: the judge sees nothing else of the episode.
+"""
+
 FitnessFn = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, jax.Array]]]
 """Per-episode arrays (`length`, `env_return`, `terminated` and each signal's sum) -> (fitness, metrics)."""
 
@@ -57,6 +65,8 @@ class Task:
     environments whose reward the transform cannot find). `practical_on` says where a search on the
     task is practical ("CPU" or "GPU"); `baseline_scores`, where measured, records how the `human`
     and `sparse` rewards score at the search budget, so that a user can see how much room a search has.
+    `describe_episode`, where given, turns an episode's last transition into text for reward sources that
+    ask an LLM about episodes (`rewardlab.rewards.judge`); see `EpisodeDescriber`.
     `engine` names the training engine the task runs on (`rewardlab.engines.get`): `ppo_jax` for jittable
     (gymnax-API) environments, `sb3` for Gymnasium environments; `ppo` holds that engine's defaults.
     """
@@ -78,6 +88,7 @@ class Task:
     context_text: str | None = None
     practical_on: str = "CPU"
     baseline_scores: BaselineScores | None = None
+    describe_episode: EpisodeDescriber | None = None
     engine: str = "ppo_jax"
 
     @functools.cached_property
