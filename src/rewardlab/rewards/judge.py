@@ -87,7 +87,8 @@ def read_objective(path: str | Path) -> Objective:
         label, sep, desc = line.partition(":")
         if not sep or label.strip().lower() not in ("yes", "no") or not desc.strip():
             raise JudgeConfigError(
-                f"{path}:{n}: an example must read 'yes: DESCRIPTION' or 'no: DESCRIPTION', got {line.strip()!r}"
+                f"{path}:{n}: an example must read 'yes: DESCRIPTION' or 'no: DESCRIPTION', "
+                f"got {line.strip()!r}"
             )
         examples.append((desc.strip(), label.strip().lower() == "yes"))
     return Objective(text, tuple(examples))
@@ -128,7 +129,8 @@ def judge_messages(objective: Objective, description: str) -> list[Message]:
         listed = "\n".join(f"- {desc} -> {'Yes' if ok else 'No'}" for desc, ok in objective.examples)
         examples = _prompt("examples").format(examples=listed) + "\n"
     user = _prompt("user").format(objective=objective.text, examples=examples, description=description)
-    return normalize_messages([{"role": "system", "content": _prompt("system")}, {"role": "user", "content": user}])
+    system = _prompt("system")
+    return normalize_messages([{"role": "system", "content": system}, {"role": "user", "content": user}])
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,11 @@ class JudgeReward:
             run_sync(self._ask_all(new))
 
     def _describe(self, segment: Segment, idx: tuple[int, ...]) -> str:
-        pick = lambda tree: jax.tree.map(lambda x: np.asarray(x)[idx], tree)  # noqa: E731
-        return str(self.describe(pick(segment.states), np.asarray(segment.actions)[idx], pick(segment.next_states)))
+        def pick(tree: Any) -> Any:
+            return jax.tree.map(lambda x: np.asarray(x)[idx], tree)
+
+        action = np.asarray(segment.actions)[idx]
+        return str(self.describe(pick(segment.states), action, pick(segment.next_states)))
 
     async def _ask_all(self, texts: list[str]) -> None:
         semaphore = asyncio.Semaphore(self.settings.concurrency)
