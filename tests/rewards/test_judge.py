@@ -229,3 +229,25 @@ def test_a_killed_labelling_resumes_from_its_cache(tmp_path, fake_llm_factory):
 @pytest.fixture
 def fake_llm_factory():
     return FakeLLMServer
+
+
+def test_ultimatum_describer_and_human_reward_agree_with_the_objective():
+    """22 distinct descriptions (11 offers x 2 decisions); the oracle's verdict on each is the human one."""
+    import jax.numpy as jnp
+
+    from rewardlab.rewards.program import load_reward_fn
+    from rewardlab.tasks.ultimatum import HUMAN_SOURCE, UltimatumState
+    from rewardlab.types import RewardProgram
+
+    human = load_reward_fn(RewardProgram("human", HUMAN_SOURCE.format(min_k=min_offer(0.3)), "human"))
+    texts = set()
+    for k in range(11):
+        for a in (0, 1):
+            s = UltimatumState(offer=jnp.int32(k), accepted=jnp.bool_(False), time=0)
+            ns = UltimatumState(offer=jnp.int32(k), accepted=jnp.bool_(a == 1), time=1)
+            text = describe_episode(s, np.int32(a), ns)
+            texts.add(text)
+            total, _ = human(s, jnp.int32(a), ns)
+            assert float(total) == (1.0 if oracle_text(text) == "Yes" else 0.0), text
+            assert float(total) == float((k >= 3) == (a == 1))
+    assert len(texts) == 22

@@ -614,6 +614,7 @@ def _train_batch(
     extra: dict[str, Any] = {"batch_runs": n_real}
     if host:
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
+        extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
     results = []
     for i, (ci, seed) in enumerate(runs[:n_real]):
         nan_at = failed_at[i]
