@@ -35,7 +35,7 @@ import numpy as np
 
 from rewardlab.llm.base import Backend, asample, run_sync
 from rewardlab.llm.cache import ResponseCache
-from rewardlab.llm.ledger import Ledger
+from rewardlab.llm.ledger import Ledger, summarize
 from rewardlab.llm.types import Message, normalize_messages
 from rewardlab.rewards.host import Segment
 
@@ -185,6 +185,7 @@ class JudgeReward:
         if ledger is None and cache_dir is not None:
             ledger = Ledger(Path(cache_dir) / "ledger.jsonl")
         self.ledger = ledger if ledger is not None else Ledger()
+        self._ledger_start = len(self.ledger.entries)  # a reused ledger file holds earlier runs' calls
         self.labels: dict[str, float] = {}
         self.answers: dict[str, bool | None] = {}
         self._counts = dict.fromkeys(
@@ -205,8 +206,11 @@ class JudgeReward:
         return {self.settings.component: out}
 
     def stats(self) -> dict[str, float]:
-        """Episodes judged, distinct descriptions, LLM requests, cache hits, answers and defaults, cost."""
-        summary = self.ledger.summary()
+        """Episodes judged, distinct descriptions, LLM requests, cache hits, answers and defaults, cost.
+
+        Tokens and cost count this judge's own requests (the ledger file keeps every run's).
+        """
+        summary = summarize(self.ledger.entries[self._ledger_start :])
         c = self._counts
         return {
             **c,
