@@ -134,7 +134,7 @@ def test_disk_cache_answers_a_second_judge_without_requests(tmp_path, fake_llm_f
     from rewardlab.llm.openai_backend import OpenAIBackend
 
     seg = every_episode()
-    with fake_llm_factory(Reply(texts=body_oracle)) as server:
+    with fake_llm_factory(Sleep(0.2, Reply(texts=body_oracle))) as server:  # slow enough to overlap
         first = JudgeReward(
             OBJ, describe_episode, OpenAIBackend("m", base_url=server.openai_url, retry=FAST),
             cache_dir=tmp_path, settings=JudgeSettings(concurrency=4),
