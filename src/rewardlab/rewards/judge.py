@@ -43,6 +43,8 @@ Describer = Callable[[Any, Any, Any], str]
 """(state, action, next_state) of an episode's last transition, numpy leaves, one environment -> text."""
 
 EXAMPLES_SEPARATOR = "---"
+MAX_REMEMBERED_TRANSITIONS = 200_000
+"""Transitions whose description is remembered (continuous states never repeat, so the memo is bounded)."""
 
 
 class JudgeConfigError(ValueError):
@@ -192,13 +194,14 @@ class JudgeReward:
             ("episodes", "requests", "cache_hits", "yes", "no", "unknown", "failed"), 0
         )
         self.errors: list[str] = []
+        self._texts: dict[bytes, str] = {}
 
     # --- the host reward contract ---------------------------------------------------------------------
 
     def __call__(self, segment: Segment) -> Mapping[str, np.ndarray]:
         out = np.zeros(segment.lead, np.float32)
         ends = np.argwhere(np.asarray(segment.done))
-        texts = [self._describe(segment, tuple(int(i) for i in idx)) for idx in ends]
+        texts = self._describe_ends(segment, ends)
         self._counts["episodes"] += len(texts)
         self.label(texts)
         for idx, text in zip(ends, texts, strict=True):
@@ -233,12 +236,31 @@ class JudgeReward:
         if new:
             run_sync(self._ask_all(new))
 
-    def _describe(self, segment: Segment, idx: tuple[int, ...]) -> str:
-        def pick(tree: Any) -> Any:
-            return jax.tree.map(lambda x: np.asarray(x)[idx], tree)
+    def _describe_ends(self, segment: Segment, ends: np.ndarray) -> list[str]:
+        """The describer's text for every episode end, calling it once per distinct transition.
 
-        action = np.asarray(segment.actions)[idx]
-        return str(self.describe(pick(segment.states), action, pick(segment.next_states)))
+        The describer is a function of the transition, so a transition seen before (same bytes in every
+        leaf) reuses its text: on small discrete tasks most episodes repeat one, and describing is the
+        judge's main cost once the answers are cached.
+        """
+        s_leaves, s_def = jax.tree_util.tree_flatten(segment.states)
+        n_leaves, n_def = jax.tree_util.tree_flatten(segment.next_states)
+        s_leaves = [np.asarray(x) for x in s_leaves]
+        n_leaves = [np.asarray(x) for x in n_leaves]
+        actions = np.asarray(segment.actions)
+        if len(self._texts) > MAX_REMEMBERED_TRANSITIONS:
+            self._texts.clear()
+        texts = []
+        for row in ends:
+            idx = tuple(int(i) for i in row)
+            parts = [x[idx] for x in s_leaves], actions[idx], [x[idx] for x in n_leaves]
+            key = b"|".join(np.ascontiguousarray(x).tobytes() for x in (*parts[0], parts[1], *parts[2]))
+            text = self._texts.get(key)
+            if text is None:
+                state, next_state = s_def.unflatten(parts[0]), n_def.unflatten(parts[2])
+                text = self._texts[key] = str(self.describe(state, parts[1], next_state))
+            texts.append(text)
+        return texts
 
     async def _ask_all(self, texts: list[str]) -> None:
         semaphore = asyncio.Semaphore(self.settings.concurrency)

@@ -26,7 +26,8 @@ EpisodeDescriber = Callable[[Any, Any, Any], str]
 
 Host-side, not jitted: the leaves are numpy arrays of one environment (no batch axis) and `next_state`
 is the true final state (before any auto-reset). Write what the objective could be judged on, in plain
-sentences, and only what the state shows: the judge sees nothing else of the episode.
+sentences, and only what the state shows: the judge sees nothing else of the episode. It must be a
+function of the transition alone: the judge describes each distinct transition once and reuses the text.
 """
 
 FitnessFn = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, jax.Array]]]
