@@ -236,15 +236,15 @@ def test_ultimatum_describer_and_human_reward_agree_with_the_objective():
     import jax.numpy as jnp
 
     from rewardlab.rewards.program import load_reward_fn
-    from rewardlab.tasks.ultimatum import HUMAN_SOURCE, UltimatumState
+    from rewardlab.tasks.ultimatum import HUMAN_SOURCE, EnvState
     from rewardlab.types import RewardProgram
 
     human = load_reward_fn(RewardProgram("human", HUMAN_SOURCE.format(min_k=min_offer(0.3)), "human"))
     texts = set()
     for k in range(11):
         for a in (0, 1):
-            s = UltimatumState(offer=jnp.int32(k), accepted=jnp.bool_(False), time=0)
-            ns = UltimatumState(offer=jnp.int32(k), accepted=jnp.bool_(a == 1), time=1)
+            s = EnvState(offer=jnp.int32(k), accepted=jnp.bool_(False), time=0)
+            ns = EnvState(offer=jnp.int32(k), accepted=jnp.bool_(a == 1), time=1)
             text = describe_episode(s, np.int32(a), ns)
             texts.add(text)
             total, _ = human(s, jnp.int32(a), ns)

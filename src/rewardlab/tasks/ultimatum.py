@@ -37,36 +37,40 @@ OBJECTIVE = "Accept only offers that give me at least 30 % of the coins; reject 
 
 
 @struct.dataclass
-class UltimatumState(environment.EnvState):
+class EnvState(environment.EnvState):
     offer: jax.Array  # coins offered to the agent this episode, int 0..10 (of 10)
     accepted: jax.Array  # bool, True once the agent accepted the offer (False before it decides)
     time: int  # steps taken this episode: 0 before the decision, 1 after it
 
 
 @struct.dataclass
-class UltimatumParams(environment.EnvParams):
+class EnvParams(environment.EnvParams):
     max_steps_in_episode: int = 1
 
 
-class UltimatumGame(environment.Environment[UltimatumState, UltimatumParams]):
+class UltimatumGame(environment.Environment[EnvState, EnvParams]):
     """The responder's side of a one-shot Ultimatum game over 10 coins. Action 0 rejects, 1 accepts."""
 
     @property
-    def default_params(self) -> UltimatumParams:
-        return UltimatumParams()
+    def default_params(self) -> EnvParams:
+        return EnvParams()
 
-    def step_env(self, key: jax.Array, state: UltimatumState, action: Any, params: UltimatumParams):
+    def step_env(self, key: jax.Array, state: EnvState, action: Any, params: EnvParams):
         accept = jnp.asarray(action) == 1
-        payoff = jnp.where(accept, state.offer, 0).astype(jnp.float32)
-        new = UltimatumState(offer=state.offer, accepted=accept, time=state.time + 1)
-        return self.get_obs(new), new, payoff, jnp.bool_(True), {}
+        reward = jnp.where(accept, state.offer, 0).astype(jnp.float32)  # the coins the agent receives
+        new = EnvState(offer=state.offer, accepted=accept, time=state.time + 1)
+        return self.get_obs(new), new, reward, self.is_terminated(new, params), {}
 
-    def reset_env(self, key: jax.Array, params: UltimatumParams):
+    def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
+        """Every episode ends with the agent's one decision."""
+        return jnp.asarray(state.time >= 1)
+
+    def reset_env(self, key: jax.Array, params: EnvParams):
         offer = jax.random.randint(key, (), 0, COINS + 1)
-        state = UltimatumState(offer=offer, accepted=jnp.bool_(False), time=0)
+        state = EnvState(offer=offer, accepted=jnp.bool_(False), time=0)
         return self.get_obs(state), state
 
-    def get_obs(self, state: UltimatumState, params: Any = None, key: Any = None) -> jax.Array:
+    def get_obs(self, state: EnvState, params: Any = None, key: Any = None) -> jax.Array:
         return jax.nn.one_hot(state.offer, COINS + 1, dtype=jnp.float32)
 
     def action_space(self, params: Any = None) -> spaces.Discrete:
@@ -99,8 +103,9 @@ def compute_reward(state, action, next_state):
     """1 when the decision is the one the objective asks for: accept offers of at least {min_k} coins."""
     fair = state.offer >= {min_k}
     accepted = action == 1
-    agree = (fair == accepted).astype(jnp.float32)
-    return agree, {{"objective": agree}}
+    objective = 1.0 * (fair == accepted).astype(jnp.float32)
+    total = objective
+    return total, {{"objective": objective}}
 '''
 
 
