@@ -112,3 +112,13 @@ def test_cli_rejects_a_judge_on_a_task_without_a_describer(tmp_path, capsys):
     argv = ["train", "CartPole-v1", "--reward", f"judge:{tmp_path}/obj.txt", "--llm", "scripted:x.json"]
     assert cli.main(argv) == 2
     assert "has no describe_episode" in capsys.readouterr().err
+
+
+def test_cli_stops_before_training_when_the_judge_llm_does_not_answer(tmp_path, capsys):
+    (tmp_path / "obj.txt").write_text("accept fair offers\n")
+    with FakeLLMServer() as server:
+        url = server.openai_url
+    argv = ["train", "Ultimatum-v0", "--reward", f"judge:{tmp_path}/obj.txt", "--llm", f"openai:m@{url}"]
+    assert cli.main(argv) == 2  # the server is gone: nothing answers at its port
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and url in err, err

@@ -97,7 +97,7 @@ def check_host_spec(spec: RewardSpec, task: Task, args: argparse.Namespace) -> N
 
 
 def build_sources(spec: RewardSpec, task: Task, args: argparse.Namespace) -> list[HostReward]:
-    """The host reward sources a checked spec names, ready to train with."""
+    """The host reward sources a checked spec names, ready to train with (LLM endpoints checked)."""
     return [_BUILDERS[kind](arg, task, args) for kind, arg in spec.host]
 
 
@@ -122,6 +122,9 @@ def _judge(arg: str, task: Task, args: argparse.Namespace) -> HostReward:
         answer_timeout_s=args.judge_timeout,
     )
     backend = backend_from_spec(args.llm, timeout_s=args.judge_timeout, concurrency=args.judge_concurrency)
+    from rewardlab.llm.preflight import check_backend
+
+    check_backend(backend)  # an endpoint that does not answer is an error now, not a training of defaults
     assert task.describe_episode is not None
     return JudgeReward(
         read_objective(arg),

@@ -146,6 +146,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     task, ref = resolve(args.task)
     for h in hosted:
         check_host_spec(h, task, args)
+    from rewardlab.api.host_specs import build_sources
+
+    sources = {h.text: build_sources(h, task, args) for h in hosted}
     cfg = apply_overrides(task.ppo, overrides)
     programs = [task.baseline(s) if s in BASELINES else files[s] for s in specs]
     names = [p.name for p in programs] + [h.text for h in hosted]
@@ -177,7 +180,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.close()
     for h in hosted:
         code = None if h.code is None else task.baseline(h.code) if h.code in BASELINES else files[h.code]
-        results += _train_hosted(task, h, code, cfg, seeds, args, steps)
+        results += _train_hosted(task, h, code, sources[h.text], cfg, seeds, args, steps)
     wall = time.perf_counter() - t0
     _print_results(task, results, wall)
     _print_host_stats(results)
@@ -192,10 +195,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_hosted(
-    task: Any, spec: Any, code: Any, cfg: Any, seeds: list[int], args: argparse.Namespace, steps: int
+    task: Any,
+    spec: Any,
+    code: Any,
+    sources: list,
+    cfg: Any,
+    seeds: list[int],
+    args: argparse.Namespace,
+    steps: int,
 ) -> list:
     """One spec with host reward sources, trained in this process (see `rewardlab.api.host_specs`)."""
-    from rewardlab.api.host_specs import build_sources
     from rewardlab.engines import ppo_jax
     from rewardlab.rewards.program import load_reward_fn
 
@@ -205,7 +214,6 @@ def _train_hosted(
         "(a host reward asks its model after every rollout; compiling first)",
         file=sys.stderr,
     )
-    sources = build_sources(spec, task, args)
     bar = _Bar(len(seeds), steps, disable=args.no_progress)
     try:
         return ppo_jax.train_fns(
