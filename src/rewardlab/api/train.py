@@ -69,11 +69,16 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
         "--judge-default",
         type=float,
         default=0.0,
+        metavar="REWARD",
         help="reward for an episode whose answer is neither yes nor no, or whose request failed "
         "(default: %(default)g)",
     )
     p.add_argument(
-        "--judge-concurrency", type=int, default=4, help="judge requests in flight at once (default: 4)"
+        "--judge-concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="judge requests in flight at once (default: 4)",
     )
     p.add_argument(
         "--judge-timeout",
