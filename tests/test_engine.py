@@ -202,3 +202,51 @@ def _cnn_init():
     cfg = dataclasses.replace(BREAKOUT.ppo, num_envs=4)  # the MinAtar tasks' own CNN
     prepared = ppo_jax.prepare_rewards(BREAKOUT, [("sparse", load_reward_fn(BREAKOUT.sparse))])
     return ppo_jax.build_program(BREAKOUT, cfg, ppo_jax.batched_reward(prepared, 1), 1, 1).init
+
+
+# --- host reward sources (rewardlab.engines.host_loop) ----------------------------------------------
+
+
+class _ObjectiveOnHost:
+    """Ultimatum's human reward computed in numpy on the host: the same numbers by the other path."""
+
+    components = ("objective_host",)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, seg):
+        self.calls += 1
+        agree = (seg.states.offer >= 3) == (seg.actions == 1)
+        return {"objective_host": agree.astype(np.float32)}
+
+    def stats(self):
+        return {"calls": self.calls}
+
+    def close(self):
+        pass
+
+
+def _no_code(state, action, next_state):
+    return 0.0, {}
+
+
+@pytest.mark.slow
+def test_a_host_reward_trains_exactly_like_the_same_code_reward():
+    """Rollout -> host -> update gives the compiled program's numbers when the rewards are equal.
+
+    Same task and budget as tests/rewards/test_judge_train.py, whose host program this reuses from the
+    compilation cache.
+    """
+    task = tasks.get("Ultimatum-v0")
+    cfg = dataclasses.replace(task.ppo, total_timesteps=4096)
+    compiled = ppo_jax.train(task, [task.human], cfg, seeds=[0, 1])
+    source = _ObjectiveOnHost()
+    hosted = ppo_jax.train_fns(task, [("host", _no_code)], cfg, seeds=[0, 1], host=[source])
+    assert source.calls == cfg.num_updates  # one call per rollout, for both runs together
+    for c, h in zip(compiled, hosted, strict=True):
+        assert [x.fitness for x in c.checkpoints] == [x.fitness for x in h.checkpoints]
+        assert [x.reward_return for x in c.checkpoints] == [x.reward_return for x in h.checkpoints]
+        for xc, xh in zip(c.checkpoints, h.checkpoints, strict=True):
+            assert xc.components["objective"] == xh.components["objective_host"]
+        assert h.extra["host_rewards"] == {"_ObjectiveOnHost": {"calls": cfg.num_updates}}

@@ -24,6 +24,8 @@ examples:
   rewardlab train MountainCar-v0 --reward human --reward sparse --seeds 2
   rewardlab train Pendulum-v1 --reward my_reward.py --set total_timesteps=300000
                                                     reward files train in the sandbox (--trusted: not)
+  rewardlab train Ultimatum-v0 --reward judge:objective.txt --llm openai:MODEL@URL
+                                                    an LLM judges each episode against the objective
   rewardlab check CartPole-v1 my_reward.py          check a reward file in the sandbox
   rewardlab llm ping openai:gpt-4o-mini             test that an LLM endpoint answers
 

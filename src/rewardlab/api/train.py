@@ -8,6 +8,10 @@ again, loads them with restricted builtins under an audit hook, and is killed at
 files go to a temporary folder (removed at the end) or `--out DIR`; nothing is written anywhere else.
 `--trusted` trains in this process instead, as `rewardlab.engines.ppo_jax.train` does: for your own code,
 with nothing checked and no limits.
+
+`--reward judge:OBJECTIVE.txt --llm SPEC` trains with an LLM judge (`rewardlab.rewards.judge`), a host
+reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.api.host_specs`).
+Such trainings run in this process, one spec at a time, after the code-only ones.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-BASELINES = ("human", "sparse")
+from rewardlab.api.host_specs import BASELINES
 
 
 def add_train_command(sub: Any) -> argparse.ArgumentParser:
@@ -43,8 +47,45 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--reward",
         action="append",
-        metavar="human|sparse|PATH.py",
-        help="reward to train with; repeat to train several side by side (default: human)",
+        metavar="human|sparse|PATH.py|judge:OBJ.txt",
+        help="reward to train with; repeat to train several side by side (default: human); "
+        "judge:OBJECTIVE.txt asks the --llm whether each episode meets the objective in the file "
+        "(reward 1/0 at the episode's end); join a code reward and a judge with '+', e.g. "
+        "human+judge:obj.txt",
+    )
+    p.add_argument(
+        "--llm",
+        metavar="SPEC",
+        help="the LLM a judge asks: openai:MODEL[@URL], ollama:MODEL, anthropic:MODEL, manual:DIR or "
+        "scripted:FILE.json (as for `rewardlab search`)",
+    )
+    p.add_argument(
+        "--judge-cache",
+        metavar="DIR",
+        help="folder of the judge's answers and ledger, reused by later runs so that no description is "
+        "asked twice (default: OUT/judge_cache with --out, else ~/.cache/rewardlab/judge)",
+    )
+    p.add_argument(
+        "--judge-default",
+        type=float,
+        default=0.0,
+        metavar="REWARD",
+        help="reward for an episode whose answer is neither yes nor no, or whose request failed "
+        "(default: %(default)g)",
+    )
+    p.add_argument(
+        "--judge-concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="judge requests in flight at once (default: 4)",
+    )
+    p.add_argument(
+        "--judge-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="longest wait for one judge answer, retries included; then the default (default: %(default)g)",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds per reward (default: 3)")
     p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
@@ -89,6 +130,7 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from rewardlab.api.host_specs import check_host_spec, parse_reward_spec
     from rewardlab.config import apply_overrides
     from rewardlab.tasks.ref import resolve
 
@@ -99,38 +141,54 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = dict(_split_setting(s) for s in args.set)
     if args.steps:
         overrides["total_timesteps"] = str(args.steps)
-    specs = args.reward or ["human"]
+    parsed = [parse_reward_spec(s) for s in (args.reward or ["human"])]
+    specs = [p.text for p in parsed if not p.has_host]
+    hosted = [p for p in parsed if p.has_host]
     files = {s: _read_file(s, args.task, checked=not args.trusted) for s in specs if s not in BASELINES}
+    for h in hosted:
+        if h.code is not None and h.code not in BASELINES and h.code not in files:
+            files[h.code] = _read_file(h.code, args.task, checked=False)
     task, ref = resolve(args.task)
+    for h in hosted:
+        check_host_spec(h, task, args)
+    from rewardlab.api.host_specs import build_sources
+
+    sources = {h.text: build_sources(h, task, args) for h in hosted}
     cfg = apply_overrides(task.ppo, overrides)
     programs = [task.baseline(s) if s in BASELINES else files[s] for s in specs]
-    names = [p.name for p in programs]
+    names = [p.name for p in programs] + [h.text for h in hosted]
     if len(set(names)) != len(names):
         raise ValueError("two rewards have the same name; rename one of the files")
 
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     steps = cfg.num_updates * cfg.batch_size
-    where = "in this process (--trusted)" if args.trusted else "in the sandboxed training process"
-    print(
-        f"{task.name}: {len(programs)} reward(s) x {len(seeds)} seed(s), {steps:,} steps per run, "
-        f"{where} (compiling first)",
-        file=sys.stderr,
-    )
-    bar = _Bar(len(programs) * len(seeds), steps, disable=args.no_progress)
     t0 = time.perf_counter()
-    try:
-        if args.trusted:
-            from rewardlab import engines
+    results: list = []
+    if programs:
+        where = "in this process (--trusted)" if args.trusted else "in the sandboxed training process"
+        print(
+            f"{task.name}: {len(programs)} reward(s) x {len(seeds)} seed(s), {steps:,} steps per run, "
+            f"{where} (compiling first)",
+            file=sys.stderr,
+        )
+        bar = _Bar(len(programs) * len(seeds), steps, disable=args.no_progress)
+        try:
+            if args.trusted:
+                from rewardlab import engines
 
-            results = engines.get(task.engine).train(
-                task, programs, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness)
-            )
-        else:
-            results = _sandboxed(ref, programs, cfg, seeds, args, bar)
-    finally:
-        bar.close()
+                results = engines.get(task.engine).train(
+                    task, programs, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness)
+                )
+            else:
+                results = _sandboxed(ref, programs, cfg, seeds, args, bar)
+        finally:
+            bar.close()
+    for h in hosted:
+        code = None if h.code is None else task.baseline(h.code) if h.code in BASELINES else files[h.code]
+        results += _train_hosted(task, h, code, sources[h.text], cfg, seeds, args, steps)
     wall = time.perf_counter() - t0
     _print_results(task, results, wall)
+    _print_host_stats(results)
     if args.json:
         Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=1), encoding="utf-8")
         print(f"results written to {args.json}", file=sys.stderr)
@@ -139,6 +197,58 @@ def cmd_train(args: argparse.Namespace) -> int:
         reasons = "; ".join(dict.fromkeys(r.message for r in failed if r.message))[:600]
         print(f"rewardlab train: {len(failed)} of {len(results)} run(s) failed: {reasons}", file=sys.stderr)
     return 0 if not failed else 1
+
+
+def _train_hosted(
+    task: Any,
+    spec: Any,
+    code: Any,
+    sources: list,
+    cfg: Any,
+    seeds: list[int],
+    args: argparse.Namespace,
+    steps: int,
+) -> list:
+    """One spec with host reward sources, trained in this process (see `rewardlab.api.host_specs`)."""
+    from rewardlab.engines import ppo_jax
+    from rewardlab.rewards.program import load_reward_fn
+
+    fn = load_reward_fn(code) if code is not None else _no_code_reward
+    print(
+        f"{task.name}: {spec.text} x {len(seeds)} seed(s), {steps:,} steps per run, in this process "
+        "(a host reward asks its model after every rollout; compiling first)",
+        file=sys.stderr,
+    )
+    bar = _Bar(len(seeds), steps, disable=args.no_progress)
+    try:
+        return ppo_jax.train_fns(
+            task,
+            [(spec.text, fn)],
+            cfg,
+            seeds,
+            progress=lambda i: bar.update(i.env_steps, i.best_fitness),
+            host=sources,
+        )
+    finally:
+        bar.close()
+        for src in sources:
+            src.close()
+
+
+def _no_code_reward(state: Any, action: Any, next_state: Any) -> tuple[float, dict]:
+    """The code part of a spec that has only host rewards: nothing."""
+    return 0.0, {}
+
+
+def _print_host_stats(results: list) -> None:
+    from rewardlab.api.host_specs import describe_stats
+
+    seen: set[str] = set()
+    for r in results:
+        for name, stats in r.extra.get("host_rewards", {}).items():
+            if name not in seen:
+                seen.add(name)
+                print(describe_stats(name, stats))
 
 
 def _read_file(path: str, task: str, *, checked: bool) -> Any:

@@ -31,6 +31,7 @@ from rewardlab.config import PPOConfig
 from rewardlab.engines import policy as P
 from rewardlab.engines.base import Engine, ProgressInfo
 from rewardlab.jax_cache import enable_compilation_cache
+from rewardlab.rewards.host import HostReward
 from rewardlab.rewards.program import RewardFn, TransitionFn, load_reward_fn, transition_fn
 from rewardlab.tasks.base import Task
 from rewardlab.types import Checkpoint, ComponentStats, RewardProgram, TrainResult
@@ -204,10 +205,26 @@ def compute_gae(
 # --- the program --------------------------------------------------------------------------------------
 
 
+class Parts(NamedTuple):
+    """Pieces of a program that `rewardlab.engines.host_loop` reassembles into rollout and update halves."""
+
+    cfg: PPOConfig
+    spec: Any
+    torso: Any
+    obs_dim: int
+    width: int
+    v_step: Callable
+    v_reset: Callable
+    v_reward: Callable
+    norm_obs: Callable  # (obs_stats, obs) -> policy input
+    update: Callable  # (runner, traj, adv, target, key) -> runner
+
+
 class Program(NamedTuple):
     init: Callable  # (key, cand) -> Runner
     chunk: Callable  # (runner) -> (runner, ChunkStats)
     evaluate: Callable  # (runner, key) -> EvalOut
+    parts: Parts
 
 
 def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chunk_updates: int) -> Program:
@@ -406,7 +423,8 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
             jnp.mean(acc["length"]),
         )
 
-    return Program(init, chunk, evaluate)
+    parts = Parts(cfg, spec, torso, obs_dim, width, v_step, v_reset, v_reward, norm_obs, update)
+    return Program(init, chunk, evaluate, parts)
 
 
 # --- the driver ---------------------------------------------------------------------------------------
@@ -454,15 +472,16 @@ def train(
     seeds: Sequence[int] = (0,),
     progress: Callable[[ProgressInfo], None] | None = None,
     pad_single: bool = True,
+    host: Sequence[HostReward] = (),
 ) -> list[TrainResult]:
     """Train every (reward, seed) pair in one compiled program; results in candidate-major order.
 
     Rewards are trusted programs executed in this process (built-in baselines, the user's own
     files). LLM-written code must be checked and trained through `rewardlab.sandbox` instead.
-    See `train_fns` for `pad_single`.
+    See `train_fns` for `pad_single` and `host`.
     """
     named = [(prog.name, load_reward_fn(prog)) for prog in rewards]
-    return train_fns(task, named, config, seeds, progress, pad_single)
+    return train_fns(task, named, config, seeds, progress, pad_single, host)
 
 
 def train_fns(
@@ -472,6 +491,7 @@ def train_fns(
     seeds: Sequence[int] = (0,),
     progress: Callable[[ProgressInfo], None] | None = None,
     pad_single: bool = True,
+    host: Sequence[HostReward] = (),
 ) -> list[TrainResult]:
     """`train` for reward callables that are already loaded.
 
@@ -480,11 +500,22 @@ def train_fns(
     drops the size-1 axis and picks other kernels), so by default a lone run is padded with a
     throw-away twin to keep results bit-identical to the same run inside any batch. That costs
     about 1.5x for single runs; `pad_single=False` trades the guarantee for speed.
+
+    `host` adds host reward sources (`rewardlab.rewards.host`: an LLM judge, a VLM) to every run's reward:
+    each update then runs as rollout (compiled) -> every source on the whole batch's segment (here, in
+    Python) -> returns and update (compiled), see `rewardlab.engines.host_loop`. A step's reward is the
+    code reward's total plus the sum of the host components; the host components are recorded at each
+    checkpoint beside the code reward's, and each source's `stats()` goes into every result's
+    `extra["host_rewards"]`. Without `host` the all-compiled program runs, unchanged.
     """
     if not named_fns:
         raise ValueError("train needs at least one reward")
     if not seeds:
         raise ValueError("train needs at least one seed")
+    host = tuple(host)
+    for src in host:
+        if not isinstance(src, HostReward):
+            raise TypeError(f"{type(src).__name__} is not a host reward source (rewardlab.rewards.host)")
     enable_compilation_cache()
     cfg = config or task.ppo
     prepared = prepare_rewards(task, named_fns)
@@ -494,8 +525,10 @@ def train_fns(
         if p.fn is None:
             for s in seeds:
                 results[(p.name, s)] = TrainResult(p.name, s, "error", (), 0, 0.0, 0.0, message=p.error)
+    if host:
+        _check_host_names(host, good)
     if good:
-        for res in _train_batch(task, cfg, good, list(seeds), progress, pad_single):
+        for res in _train_batch(task, cfg, good, list(seeds), progress, pad_single, host):
             results[(res.candidate, res.seed)] = res
     return [results[(p.name, s)] for p in prepared for s in seeds]
 
@@ -507,8 +540,10 @@ def _train_batch(
     seeds: list[int],
     progress: Callable[[ProgressInfo], None] | None,
     pad_single: bool,
+    host: tuple[HostReward, ...] = (),
 ) -> list[TrainResult]:
     width = max(1, max(len(p.components) for p in prepared))
+    host_names = tuple(c for src in host for c in src.components)
     per_cp = cfg.num_updates // cfg.n_checkpoints
     chunk_updates = _chunk_updates(per_cp)
     chunks_per_cp = per_cp // chunk_updates
@@ -527,7 +562,12 @@ def _train_batch(
 
     t0 = time.perf_counter()
     runner = init_runs(prog.init, keys, cands)
-    chunk_fn = jax.jit(jax.vmap(prog.chunk)).lower(runner).compile()
+    if host:
+        from rewardlab.engines.host_loop import host_chunk
+
+        chunk_fn = host_chunk(prog, runner, host, chunk_updates)
+    else:
+        chunk_fn = jax.jit(jax.vmap(prog.chunk)).lower(runner).compile()
     eval_fn = jax.jit(jax.vmap(prog.evaluate)).lower(runner, eval_keys[0]).compile()
     finite_fn = jax.jit(jax.vmap(_finite)).lower(runner.params).compile()
     compile_s = time.perf_counter() - t0
@@ -560,7 +600,9 @@ def _train_batch(
             if not finite[i]:
                 failed_at[i] = step
                 continue
-            checkpoints[i].append(_checkpoint(step, train_s, prepared[ci].components, ev, acc, i))
+            slots = list(enumerate(prepared[ci].components))
+            slots += [(width + k, name) for k, name in enumerate(host_names)]
+            checkpoints[i].append(_checkpoint(step, train_s, slots, ev, acc, i))
             f = float(ev.fitness[i])
             if math.isfinite(f):
                 best = f if best is None else max(best, f)
@@ -569,6 +611,10 @@ def _train_batch(
         if all(f is not None for f in failed_at):
             break
 
+    extra: dict[str, Any] = {"batch_runs": n_real}
+    if host:
+        extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
+        extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
     results = []
     for i, (ci, seed) in enumerate(runs[:n_real]):
         nan_at = failed_at[i]
@@ -584,7 +630,7 @@ def _train_batch(
                 message=f"training diverged: non-finite network parameters by step {nan_at}"
                 if nan_at
                 else "",
-                extra={"batch_runs": n_real},
+                extra=dict(extra),
             )
         )
     return results
@@ -603,8 +649,23 @@ def _merge(a: ChunkStats, b: ChunkStats) -> ChunkStats:
     )
 
 
+def _check_host_names(host: tuple[HostReward, ...], prepared: Sequence[PreparedReward]) -> None:
+    """Component names must stay unique once host and code components are recorded side by side."""
+    names = [c for src in host for c in src.components]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two host reward sources share a component name: {names}")
+    for p in prepared:
+        clash = sorted(set(names) & set(p.components))
+        if clash:
+            raise ValueError(f"reward {p.name} and a host reward source both have component(s) {clash}")
+
+
+def _source_name(src: HostReward) -> str:
+    return str(getattr(src, "name", "") or type(src).__name__)
+
+
 def _checkpoint(
-    step: int, seconds: float, names: tuple[str, ...], ev: EvalOut, st: ChunkStats, i: int
+    step: int, seconds: float, slots: Sequence[tuple[int, str]], ev: EvalOut, st: ChunkStats, i: int
 ) -> Checkpoint:
     episodes = float(st.episodes[i])
     per_ep = (lambda x: float(x[i]) / episodes) if episodes > 0 else (lambda x: math.nan)
@@ -613,7 +674,7 @@ def _checkpoint(
         name: ComponentStats(
             mean=float(st.comp_sum[i][j]) / count, min=float(st.comp_min[i][j]), max=float(st.comp_max[i][j])
         )
-        for j, name in enumerate(names)
+        for j, name in slots
     }
     metrics = {k: float(v[i]) for k, v in ev.metrics.items()}
     metrics["env_return"] = float(ev.env_return[i])

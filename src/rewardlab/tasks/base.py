@@ -21,6 +21,15 @@ from rewardlab.types import RewardProgram
 EpisodeSignals = Callable[[Any, Any, Any, jax.Array], Mapping[str, jax.Array]]
 """(state, action, next_state, terminated) -> per-step quantities that are summed over an episode."""
 
+EpisodeDescriber = Callable[[Any, Any, Any], str]
+"""(state, action, next_state) of an episode's last transition -> the episode in words, for an LLM judge.
+
+Host-side, not jitted: the leaves are numpy arrays of one environment (no batch axis) and `next_state`
+is the true final state (before any auto-reset). Write what the objective could be judged on, in plain
+sentences, and only what the state shows: the judge sees nothing else of the episode. It must be a
+function of the transition alone: the judge describes each distinct transition once and reuses the text.
+"""
+
 FitnessFn = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, jax.Array]]]
 """Per-episode arrays (`length`, `env_return`, `terminated` and each signal's sum) -> (fitness, metrics)."""
 
@@ -59,6 +68,8 @@ class Task:
     and `sparse` rewards score at the search budget, so that a user can see how much room a search has.
     `render`, where set, draws one environment state as a uint8 RGB frame [H, W, 3] with `jax.numpy`
     (jittable, vmappable), for rewards that look at pictures (VLM-RM, `rewardlab.rewards.vlm`).
+    `describe_episode`, where given, turns an episode's last transition into text for reward sources that
+    ask an LLM about episodes (`rewardlab.rewards.judge`); see `EpisodeDescriber`.
     `engine` names the training engine the task runs on (`rewardlab.engines.get`): `ppo_jax` for jittable
     (gymnax-API) environments, `sb3` for Gymnasium environments; `ppo` holds that engine's defaults.
     """
@@ -81,6 +92,7 @@ class Task:
     practical_on: str = "CPU"
     baseline_scores: BaselineScores | None = None
     render: Callable[[Any], jax.Array] | None = None
+    describe_episode: EpisodeDescriber | None = None
     engine: str = "ppo_jax"
 
     @functools.cached_property
