@@ -3,6 +3,7 @@
     human                    the task's human reward (code, compiled)
     judge:objective.txt      an LLM judge of the objective in the file (a host reward source)
     human+judge:obj.txt      both: each step's reward is the sum of their components
+    vlm:a pole upright       VLM-RM: CLIP's similarity of each rendered frame to the goal (--encoder DIR)
     my_reward.py+judge:o.txt a reward file with the judge (only with --trusted: it runs in this process)
 
 A spec with a host part trains in this process (the host source needs the network and the LLM client; no
@@ -22,7 +23,7 @@ from rewardlab.rewards.host import HostReward
 from rewardlab.tasks.base import Task
 
 BASELINES = ("human", "sparse")
-HOST_KINDS = ("judge",)
+HOST_KINDS = ("judge", "vlm")
 """Host reward kinds a spec may name (`KIND:ARGUMENT`)."""
 
 
@@ -55,10 +56,11 @@ def parse_reward_spec(text: str) -> RewardSpec:
         if not sep or kind not in HOST_KINDS:
             raise ValueError(
                 f"--reward {text!r}: unknown reward kind {part!r}; a part is human, sparse, a reward file "
-                f"(.py) or {', '.join(k + ':ARG' for k in HOST_KINDS)} (judge:OBJECTIVE.txt)"
+                f"(.py), judge:OBJECTIVE.txt or vlm:GOAL SENTENCE"
             )
         if not arg.strip():
-            raise ValueError(f"--reward {text!r}: {kind}: needs an argument ({kind}:OBJECTIVE.txt)")
+            example = "judge:OBJECTIVE.txt" if kind == "judge" else "vlm:'a pole balanced upright'"
+            raise ValueError(f"--reward {text!r}: {kind}: needs an argument ({example})")
         host.append((kind, arg.strip()))
     if len(code) > 1:
         raise ValueError(f"--reward {text!r} combines {len(code)} code rewards; combine at most one with '+'")
@@ -94,6 +96,25 @@ def check_host_spec(spec: RewardSpec, task: Task, args: argparse.Namespace) -> N
             if not args.llm:
                 raise ValueError(f"--reward {spec.text!r} asks an LLM judge: name the LLM with --llm SPEC")
             read_objective(arg)
+        elif kind == "vlm":
+            if task.render is None:
+                raise ValueError(
+                    f"--reward {spec.text!r}: task {task.name} has no render, so a vision-language model "
+                    "cannot see it (give the Task a render function, see docs/vlm_rm.md)"
+                )
+            if not args.encoder:
+                raise ValueError(
+                    f"--reward {spec.text!r} scores frames with CLIP: name the model folder with "
+                    "--encoder DIR (a CLIPModel.save_pretrained folder, see docs/vlm_rm.md)"
+                )
+            if not 0.0 <= args.vlm_alpha <= 1.0:
+                raise ValueError(f"--vlm-alpha must be between 0 and 1 (got {args.vlm_alpha:g})")
+            if args.vlm_alpha > 0 and not args.vlm_baseline:
+                raise ValueError(
+                    "--vlm-alpha > 0 projects onto the baseline-to-goal direction: give --vlm-baseline"
+                )
+            if not Path(args.encoder).expanduser().is_dir():
+                raise ValueError(f"--encoder {args.encoder!r} is not a folder")
 
 
 def build_sources(spec: RewardSpec, task: Task, args: argparse.Namespace) -> list[HostReward]:
@@ -136,7 +157,21 @@ def _judge(arg: str, task: Task, args: argparse.Namespace) -> HostReward:
     )
 
 
-_BUILDERS: dict[str, Callable[[str, Task, argparse.Namespace], Any]] = {"judge": _judge}
+def _vlm(arg: str, task: Task, args: argparse.Namespace) -> HostReward:
+    from rewardlab.tasks.vlm import vlm_reward
+
+    return vlm_reward(
+        task,
+        goal=arg,
+        baseline=args.vlm_baseline,
+        alpha=args.vlm_alpha,
+        encoder_dir=args.encoder,
+        batch_size=args.vlm_batch,
+        component="vlm",
+    )
+
+
+_BUILDERS: dict[str, Callable[[str, Task, argparse.Namespace], Any]] = {"judge": _judge, "vlm": _vlm}
 
 
 def describe_stats(name: str, stats: dict[str, Any]) -> str:
@@ -147,5 +182,11 @@ def describe_stats(name: str, stats: dict[str, Any]) -> str:
             f"{stats['requests']} LLM requests, {stats['cache_hits']} answers from the cache, "
             f"{stats['defaults']} defaults ({stats['unknown']} unclear answers, {stats['failed']} failed "
             f"requests), ${stats['cost_usd']:.4f}"
+        )
+    if "frames_encoded" in stats:
+        return (
+            f"{name}: {stats['frames_encoded']:,.0f} frames scored in {stats['calls']:.0f} calls, "
+            f"{stats['encode_seconds']:.1f} s encoding and {stats['render_seconds']:.1f} s rendering, "
+            f"{stats['defaults_used']:.0f} defaults (non-finite embeddings)"
         )
     return f"{name}: " + ", ".join(f"{k} {v}" for k, v in stats.items())

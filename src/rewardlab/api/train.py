@@ -47,11 +47,12 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--reward",
         action="append",
-        metavar="human|sparse|PATH.py|judge:OBJ.txt",
+        metavar="human|sparse|PATH.py|judge:OBJ.txt|vlm:GOAL",
         help="reward to train with; repeat to train several side by side (default: human); "
         "judge:OBJECTIVE.txt asks the --llm whether each episode meets the objective in the file "
-        "(reward 1/0 at the episode's end); join a code reward and a judge with '+', e.g. "
-        "human+judge:obj.txt",
+        "(reward 1/0 at the episode's end); vlm:'GOAL SENTENCE' rewards each step by how close a CLIP "
+        "model (--encoder) finds the rendered frame to the goal (VLM-RM); join a code reward and host "
+        "rewards with '+', e.g. human+judge:obj.txt",
     )
     p.add_argument(
         "--llm",
@@ -86,6 +87,33 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
         default=120.0,
         metavar="SECONDS",
         help="longest wait for one judge answer, retries included; then the default (default: %(default)g)",
+    )
+    p.add_argument(
+        "--encoder",
+        metavar="DIR",
+        help="for vlm: a CLIP model folder on this machine (written by CLIPModel.save_pretrained; nothing "
+        "is downloaded)",
+    )
+    p.add_argument(
+        "--vlm-baseline",
+        metavar="SENTENCE",
+        help="for vlm: a sentence describing the scene without the goal (e.g. 'a pole'), whose direction "
+        "to the goal --vlm-alpha projects onto",
+    )
+    p.add_argument(
+        "--vlm-alpha",
+        type=float,
+        default=0.0,
+        metavar="A",
+        help="for vlm: goal-baseline regularisation strength, 0 (plain distance to the goal) to 1 "
+        "(only the baseline-to-goal direction counts) (default: %(default)g)",
+    )
+    p.add_argument(
+        "--vlm-batch",
+        type=int,
+        default=64,
+        metavar="N",
+        help="for vlm: frames per encoder call (default: %(default)s)",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds per reward (default: 3)")
     p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
@@ -228,6 +256,7 @@ def _train_hosted(
             seeds,
             progress=lambda i: bar.update(i.env_steps, i.best_fitness),
             host=sources,
+            pad_single=False,  # a padded twin of a lone run would double the LLM's or encoder's work
         )
     finally:
         bar.close()

@@ -103,6 +103,7 @@ class VLMReward:
         batch_size: int = 64,
         component: str = "vlm",
         default: float = 0.0,
+        name: str = "",
     ) -> None:
         goals, baselines = _as_list(goal), ([] if baseline is None else _as_list(baseline))
         if not goals or not all(t.strip() for t in goals + baselines):
@@ -116,6 +117,8 @@ class VLMReward:
         if not component.isidentifier():
             raise ValueError(f"component name must be an identifier, got {component!r}")
         self.components = (component,)
+        self.name = name or f"vlm:{goals[0]}"
+        """How reports and `rewardlab train` name this source (default `vlm:` and the first goal)."""
         self.encoder = encoder
         self.alpha = float(alpha)
         self.batch_size = batch_size
