@@ -351,66 +351,84 @@ class EvalOut:
 class _Evaluator:
     """Evaluation episodes of a trained policy, all `eval_episodes` environments stepped together.
 
-    The batch keeps its full width until every episode has ended (finished slots repeat their last
-    transition under a zero mask), so the jitted reward and episode signals compile once.
+    Transitions are written into arrays of `chunk` steps; the jitted reward and the task's episode signals
+    run once per full chunk (and once for the last, partial one), always on the chunk's full shape so they
+    compile once. Finished episodes keep their last state under a false mask until every episode ends.
     """
 
-    def __init__(self, task: Task, adapter: GymnasiumAdapter, reward: Callable, cfg: PPOConfig) -> None:
+    def __init__(self, task: Task, adapter: GymnasiumAdapter, reward: Callable, cfg: PPOConfig,
+                 chunk: int = 64) -> None:
         self.task, self.adapter, self.reward, self.cfg = task, adapter, reward, cfg
         self.envs = [adapter.make_env() for _ in range(cfg.eval_episodes)]
         self.signals = jax.jit(jax.vmap(task.episode_signals))
+        n, spec = len(self.envs), adapter.action_spec
+        self.chunk = k = min(chunk, adapter.max_episode_steps)
+        width = sum(f.size for f in adapter.extra_fields)
+        self.obs = np.zeros((k + 1, n, *adapter.obs_shape), np.float32)  # state t is row t, next row t + 1
+        self.extra = np.zeros((k + 1, n, width), np.float32)
+        self.action = np.zeros((k, n) if spec.discrete else (k, n, spec.n),
+                               np.int32 if spec.discrete else np.float32)
+        self.env_r = np.zeros((k, n), np.float32)
+        self.term = np.zeros((k, n), bool)
+        self.mask = np.zeros((k, n), bool)
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
 
     def run(self, model: Any, normalize: Callable[[np.ndarray], np.ndarray], seed: int) -> EvalOut:
-        a, n = self.adapter, len(self.envs)
-        obs, records = [], []
+        a, n, k = self.adapter, len(self.envs), self.chunk
+        obs, extra = self.obs, self.extra
         for i, env in enumerate(self.envs):
             o, info = a.reset(env, seed=seed + i)
-            obs.append(np.asarray(o, np.float32))
-            records.append(a.state_of(o, info, env))
-        state = a.stack(records)
-        sig0 = self.signals(state, jnp.zeros((n,)), state, jnp.zeros((n,), bool))
-        acc = {"length": np.zeros(n), "env_return": np.zeros(n), "reward_return": np.zeros(n),
-               "terminated": np.zeros(n, bool), **{k: np.zeros(n) for k in sig0}}
-        live = np.ones(n, bool)
+            obs[0, i], extra[0, i] = o, a.extra_of(o, info, env)
+        sums: dict[str, np.ndarray] = {}
+        live, terminated, t = np.ones(n, bool), np.zeros(n, bool), 0
         for _ in range(a.max_episode_steps):
-            actions, _ = model.predict(normalize(np.stack(obs)), deterministic=self.cfg.eval_greedy)
+            actions, _ = model.predict(normalize(obs[t]), deterministic=self.cfg.eval_greedy)
             if a.action_spec.discrete:
                 actions = np.asarray(actions).reshape(n).astype(np.int32)
             else:
                 low, high = np.asarray(a.action_spec.low), np.asarray(a.action_spec.high)
                 actions = np.clip(np.asarray(actions).reshape(n, -1).astype(np.float32), low, high)
-            stepped = live.copy()
-            nexts, env_r, term = list(records), np.zeros(n, np.float32), np.zeros(n, bool)
-            for i in np.flatnonzero(stepped):
+            self.action[t], self.mask[t] = actions, live
+            obs[t + 1], extra[t + 1], self.env_r[t], self.term[t] = obs[t], extra[t], 0.0, False
+            for i in np.flatnonzero(live):
                 o, r, te, tr, info = a.step(self.envs[i], actions[i])
-                obs[i] = np.asarray(o, np.float32)
-                nexts[i] = a.state_of(o, info, self.envs[i])
-                env_r[i], term[i] = r, te
+                obs[t + 1, i], extra[t + 1, i] = o, a.extra_of(o, info, self.envs[i])
+                self.env_r[t, i], self.term[t, i] = r, te
                 if te or tr:
-                    live[i] = False
-                    acc["terminated"][i] = bool(te)
-            s, ns = a.stack(records), a.stack(nexts)
-            total, _ = self.reward(s, actions, ns, env_r)
-            sig = self.signals(s, actions, ns, jnp.asarray(term))
-            mask = stepped.astype(np.float64)
-            acc["length"] += mask
-            acc["env_return"] += mask * env_r
-            acc["reward_return"] += mask * np.asarray(total, np.float64)
-            for k, v in sig.items():
-                acc[k] += mask * np.asarray(v, np.float64)
-            records = nexts
+                    live[i], terminated[i] = False, bool(te)
+            t += 1
+            if t == k or not live.any():
+                self.mask[t:] = False
+                for key, v in self._sums().items():
+                    sums[key] = sums[key] + v if key in sums else v
+                obs[0], extra[0], t = obs[t], extra[t], 0
             if not live.any():
                 break
-        fitness, metrics = self.task.fitness({k: jnp.asarray(v) for k, v in acc.items()})
-        out = {k: float(v) for k, v in metrics.items()}
+        acc = {**sums, "terminated": terminated}
+        fitness, metrics = self.task.fitness({key: jnp.asarray(v) for key, v in acc.items()})
+        out = {key: float(v) for key, v in metrics.items()}
         out["env_return"] = float(np.mean(acc["env_return"]))
         out["reward_return"] = float(np.mean(acc["reward_return"]))
         out["episode_length"] = float(np.mean(acc["length"]))
         return EvalOut(float(fitness), out)
+
+    def _sums(self) -> dict[str, np.ndarray]:
+        """Per-episode sums over the chunk's stepped transitions: length, returns, episode signals."""
+        a, (k, n), m = self.adapter, self.mask.shape, self.mask
+        flat = lambda x: x.reshape((k * n, *x.shape[2:]))
+        s = a.batch_record(flat(self.obs[:k]), flat(self.extra[:k]))
+        ns = a.batch_record(flat(self.obs[1:]), flat(self.extra[1:]))
+        action = flat(self.action)
+        total, _ = self.reward(s, action, ns, flat(self.env_r))
+        sig = self.signals(s, action, ns, flat(self.term))
+        per = lambda v: np.where(m, np.asarray(v, np.float64).reshape(k, n), 0.0).sum(axis=0)
+        out = {"length": m.sum(axis=0).astype(np.float64), "env_return": per(self.env_r),
+               "reward_return": per(total)}
+        out.update({key: per(v) for key, v in sig.items()})
+        return out
 
 
 # --- one run ------------------------------------------------------------------------------------------
