@@ -195,3 +195,33 @@ def test_env_reward_trains_bit_identical_to_plain_sb3(normalize):
     theirs = plain.policy.state_dict()
     for name, p in ours.policy.state_dict().items():
         assert torch.equal(p, theirs[name]), name
+
+
+class Exploding(Walk):
+    """Raises after 100 steps in all (counted on the class): the simulator fails mid-training."""
+
+    calls = 0
+
+    def step(self, action):
+        Exploding.calls += 1
+        if Exploding.calls > 100:
+            raise RuntimeError("simulator exploded")
+        return super().step(action)
+
+
+def test_a_bare_slot_that_raises_is_blamed_not_the_reward():
+    """With only observation and step-count fields the slots are the bare environments (no `_StateEnv`):
+    an exception inside their `step` still ends the run as an error that names the environment."""
+    from rewardlab import engines
+
+    def boom():
+        return gym.wrappers.TimeLimit(Exploding(), LIMIT)
+
+    task = from_gymnasium(boom, name="Boom-v0",
+                          description="d", state={"x": "obs[0]", "t": "time"}, max_episode_steps=LIMIT,
+                          check=False)
+    assert task.env.extra_fields == ()
+    Exploding.calls = 0
+    (res,) = engines.get("sb3").train(task, [task.human], _cfg(normalize=False), seeds=[0])
+    assert res.status == "error" and res.message.startswith("environment boom: ")
+    assert "step() raised RuntimeError: simulator exploded" in res.message and "not the reward" in res.message

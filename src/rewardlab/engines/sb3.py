@@ -162,15 +162,27 @@ class _Rollout(VecEnvWrapper):
         self.next_extra = np.zeros_like(self.extra)
         self.action = np.zeros((steps, n) if spec.discrete else (steps, n, spec.n),
                                np.int32 if spec.discrete else np.float32)
+        self.time = np.zeros((steps, n), np.int64)  # steps since the reset, before each step
+        self.elapsed = np.zeros(n, np.int64)
         self.env_reward = np.zeros((steps, n), np.float32)
         self.done = np.zeros((steps, n), bool)
         self.bootstrap = np.zeros((steps, n), np.float32)
         self.t = 0
         self.last_obs: np.ndarray | None = None
+        self.label = adapter.label
+
+    def _raised(self, what: str, exc: Exception) -> EnvStepError:
+        return EnvStepError(f"environment {self.label}: {what}() raised {exc_line(exc)}")
 
     def reset(self) -> Any:
-        obs = self.venv.reset()
+        try:
+            obs = self.venv.reset()
+        except (EnvStepError, GymTaskError):
+            raise
+        except Exception as exc:  # the slots are the bare environments when no field needs `_StateEnv`
+            raise self._raised("reset", exc) from None
         self.last_obs = np.asarray(obs, np.float32).copy()
+        self.elapsed[:] = 0
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -178,7 +190,12 @@ class _Rollout(VecEnvWrapper):
         self.venv.step_async(actions)
 
     def step_wait(self) -> Any:
-        obs, env_r, dones, infos = self.venv.step_wait()
+        try:
+            obs, env_r, dones, infos = self.venv.step_wait()
+        except (EnvStepError, GymTaskError):
+            raise
+        except Exception as exc:
+            raise self._raised("step", exc) from None
         t = self.t
         self.obs[t] = self.last_obs
         self.next_obs[t] = obs
@@ -188,6 +205,8 @@ class _Rollout(VecEnvWrapper):
             self.extra[t, i], self.next_extra[t, i] = slot.last
         self.env_reward[t] = env_r
         self.done[t] = dones
+        self.time[t] = self.elapsed
+        self.elapsed = np.where(dones, 0, self.elapsed + 1)
         self.last_obs = np.asarray(obs, np.float32).copy()
         self.t = t + 1
         return obs, env_r, dones, infos
@@ -279,8 +298,9 @@ class RewardCallback(BaseCallback):
         ro, a = self.rollout, self.adapter
         size = steps * ro.num_envs
         flat = lambda x: x[:steps].reshape((size, *x.shape[2:]))
-        state = a.batch_record(flat(ro.obs), flat(ro.extra))
-        nxt = a.batch_record(flat(ro.next_obs), flat(ro.next_extra))
+        time = flat(ro.time)
+        state = a.batch_record(flat(ro.obs), flat(ro.extra), time)
+        nxt = a.batch_record(flat(ro.next_obs), flat(ro.next_extra), time + 1)
         total, comps = jax.device_get(self.reward(state, flat(ro.action), nxt, flat(ro.env_reward)))
         return (np.asarray(total, np.float64).reshape(steps, ro.num_envs),
                 np.asarray(comps, np.float64).reshape(steps, ro.num_envs, -1))
@@ -320,8 +340,12 @@ class TrainingEnv:
 
 
 def training_env(adapter: GymnasiumAdapter, cfg: PPOConfig, reward: Callable, width: int) -> TrainingEnv:
-    """The environments of one run, `reward` being `compiled_reward(...)` (records in, batch out)."""
-    slots = DummyVecEnv([lambda: _StateEnv(adapter) for _ in range(cfg.num_envs)])
+    """The environments of one run, `reward` being `compiled_reward(...)` (records in, batch out).
+
+    A slot is the bare environment when the state mapping reads only the observation and the step count
+    (`_Rollout` has both), else the environment inside `_StateEnv`."""
+    make = (lambda: _StateEnv(adapter)) if adapter.extra_fields else adapter.make_env
+    slots = DummyVecEnv([make for _ in range(cfg.num_envs)])
     rollout = _Rollout(slots, adapter, cfg.num_steps)
     inner: Any = rollout
     normalize = _same
@@ -366,6 +390,7 @@ class _Evaluator:
         width = sum(f.size for f in adapter.extra_fields)
         self.obs = np.zeros((k + 1, n, *adapter.obs_shape), np.float32)  # state t is row t, next row t + 1
         self.extra = np.zeros((k + 1, n, width), np.float32)
+        self.time = np.zeros((k + 1, n), np.int64)
         self.action = np.zeros((k, n) if spec.discrete else (k, n, spec.n),
                                np.int32 if spec.discrete else np.float32)
         self.env_r = np.zeros((k, n), np.float32)
@@ -378,7 +403,8 @@ class _Evaluator:
 
     def run(self, model: Any, normalize: Callable[[np.ndarray], np.ndarray], seed: int) -> EvalOut:
         a, n, k = self.adapter, len(self.envs), self.chunk
-        obs, extra = self.obs, self.extra
+        obs, extra, time = self.obs, self.extra, self.time
+        time[0] = 0
         for i, env in enumerate(self.envs):
             o, info = a.reset(env, seed=seed + i)
             obs[0, i], extra[0, i] = o, a.extra_of(o, info, env)
@@ -393,6 +419,7 @@ class _Evaluator:
                 actions = np.clip(np.asarray(actions).reshape(n, -1).astype(np.float32), low, high)
             self.action[t], self.mask[t] = actions, live
             obs[t + 1], extra[t + 1], self.env_r[t], self.term[t] = obs[t], extra[t], 0.0, False
+            time[t + 1] = np.where(live, time[t] + 1, time[t])
             for i in np.flatnonzero(live):
                 o, r, te, tr, info = a.step(self.envs[i], actions[i])
                 obs[t + 1, i], extra[t + 1, i] = o, a.extra_of(o, info, self.envs[i])
@@ -404,7 +431,7 @@ class _Evaluator:
                 self.mask[t:] = False
                 for key, v in self._sums().items():
                     sums[key] = sums[key] + v if key in sums else v
-                obs[0], extra[0], t = obs[t], extra[t], 0
+                obs[0], extra[0], time[0], t = obs[t], extra[t], time[t], 0
             if not live.any():
                 break
         acc = {**sums, "terminated": terminated}
@@ -419,8 +446,8 @@ class _Evaluator:
         """Per-episode sums over the chunk's stepped transitions: length, returns, episode signals."""
         a, (k, n), m = self.adapter, self.mask.shape, self.mask
         flat = lambda x: x.reshape((k * n, *x.shape[2:]))
-        s = a.batch_record(flat(self.obs[:k]), flat(self.extra[:k]))
-        ns = a.batch_record(flat(self.obs[1:]), flat(self.extra[1:]))
+        s = a.batch_record(flat(self.obs[:k]), flat(self.extra[:k]), flat(self.time[:k]))
+        ns = a.batch_record(flat(self.obs[1:]), flat(self.extra[1:]), flat(self.time[1:]))
         action = flat(self.action)
         total, _ = self.reward(s, action, ns, flat(self.env_r))
         sig = self.signals(s, action, ns, flat(self.term))
@@ -548,7 +575,8 @@ class _Run:
 def _warm(reward: Callable, adapter: GymnasiumAdapter, n: int) -> None:
     """Compile the batched reward for a rollout's shapes and dtypes (zeros, results unused)."""
     obs = np.zeros((n, *adapter.obs_shape), np.float32)
-    state = adapter.batch_record(obs, np.zeros((n, sum(f.size for f in adapter.extra_fields)), np.float32))
+    extra = np.zeros((n, sum(f.size for f in adapter.extra_fields)), np.float32)
+    state = adapter.batch_record(obs, extra, np.zeros(n, np.int64))
     dtype = np.int32 if adapter.action_spec.discrete else np.float32
     action = np.stack([np.asarray(adapter.zero_action(), dtype)] * n)
     jax.block_until_ready(reward(state, action, state, np.zeros(n, np.float32)))

@@ -66,6 +66,7 @@ class StateField:
     from_info: str | None = None  # the info key, when the field reads one
     from_obs: bool = False  # read from the observation alone: batched engines slice it for many steps at once
     obs_index: Any = None  # the index into the observation ("obs[2]", "obs[0:3]"); None for the whole of it
+    from_time: bool = False  # the steps since the reset: batched engines count them instead of reading them
 
     @property
     def size(self) -> int:
@@ -257,8 +258,9 @@ class GymnasiumAdapter:
 
     @property
     def extra_fields(self) -> tuple[StateField, ...]:
-        """The fields that need the step's `info` or the environment object (not only the observation)."""
-        return tuple(f for f in self.fields if not f.from_obs)
+        """The fields that need the step's `info` or the environment object (neither the observation nor
+        the step count)."""
+        return tuple(f for f in self.fields if not (f.from_obs or f.from_time))
 
     def extra_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> np.ndarray:
         """The `extra_fields` after a reset or a step as one flat float32 vector (fields in order, each
@@ -271,15 +273,18 @@ class GymnasiumAdapter:
                 out.append(np.asarray(f.get(obs, info, env), np.float32).reshape(f.size))
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
-    def batch_record(self, obs: np.ndarray, extra: np.ndarray) -> Any:
+    def batch_record(self, obs: np.ndarray, extra: np.ndarray, time: np.ndarray) -> Any:
         """The records of a batch of B steps with a leading batch axis, from the observations `obs`
-        (B, *obs_shape) and the stacked `extra_of` vectors `extra` (B, width): the same values as
-        `stack([state_of(...) ...])`, with one slice per observation field instead of one per step."""
+        (B, *obs_shape), the stacked `extra_of` vectors `extra` (B, width) and the steps since each
+        episode's reset `time` (B,): the same values as `stack([state_of(...) ...])`, with one slice per
+        observation field instead of one read per step."""
         obs = np.asarray(obs, np.float32)
         batch, start, values = obs.shape[0], 0, {}
         for f in self.fields:
             if f.from_obs:
                 part = obs if f.obs_index is None else obs[(slice(None), f.obs_index)]
+            elif f.from_time:
+                part = np.asarray(time, np.float32)
             else:
                 part, start = extra[:, start:start + f.size], start + f.size
             values[f.name] = np.ascontiguousarray(part).reshape((batch, *f.shape))
@@ -339,7 +344,8 @@ def _parse_source(name: str, source: StateSource, label: str) -> StateField:
         )
     text = source.strip()
     if text == "time":
-        return StateField(name, "time (steps since the episode started)", lambda o, i, e: _elapsed(e))
+        return StateField(name, "time (steps since the episode started)", lambda o, i, e: _elapsed(e),
+                          from_time=True)
     head, _, rest = text.partition(".")
     if text == "obs" or text.startswith("obs["):
         index = _index(text[3:], name, label) if text != "obs" else None
