@@ -21,9 +21,13 @@ sb3 engine's training time that plain SB3 does not spend (1 - t_plain / t_sb3, t
 evaluation excluded); learning-curve parity is the fitness (mean evaluation episode length: both tasks'
 fitness) at each checkpoint of both SB3 runs.
 
+Part D (`--part sb3-pairs`): the same overhead measured in one process, robust to machine load: the sb3
+engine's model and plain SB3's alternately train `--pair-updates` PPO updates, `--pairs` times.
+
 Run: python benchmarks/engine.py            (parts A and B; ~10-15 min on a 2-core laptop)
      python benchmarks/engine.py --part sb3 --sb3-steps 32768 --seeds 2
      python benchmarks/engine.py --part sb3 --sb3-env gymnasium:InvertedPendulum-v5 --seeds 10
+     python benchmarks/engine.py --part sb3-pairs --sb3-env gymnasium:CartPole-v1 --pairs 30
      python benchmarks/engine.py --part solve --tasks CartPole-v1 --seeds 2
 Requires the `bench` extra (stable-baselines3, torch CPU).
 """
@@ -425,9 +429,66 @@ def part_sb3(steps: int, seeds: list[int], env: str = "gymnasium:CartPole-v1") -
     return rows
 
 
+def part_sb3_pairs(env: str, pairs: int, updates: int) -> list[dict]:
+    """The wrapper's overhead measured in one process: the sb3 engine's model and plain SB3's, built once,
+    alternately `learn` `updates` PPO updates each (the order flips every pair), so that both runs of a
+    pair meet the same machine load; training only, no evaluation. Robust where whole runs are not."""
+    import gymnasium as gym
+    import jax.numpy as jnp
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from rewardlab import tasks
+    from rewardlab.engines.ppo_jax import prepare_rewards
+    from rewardlab.engines.sb3 import compiled_reward, sb3_arguments, training_env
+    from rewardlab.rewards.program import load_reward_fn
+
+    torch.set_num_threads(1)
+    task = tasks.get(env)
+    cfg, adapter = task.ppo, task.env
+    sample = (adapter.template(), adapter.action_spec.zero_action(), adapter.template(), jnp.float32(0.0))
+    (prepared,) = prepare_rewards(task, [("human", load_reward_fn(task.human))], sample)
+    width = max(1, len(prepared.components))
+    ours_env = training_env(adapter, cfg, compiled_reward(prepared, width), width)
+    plain_env = DummyVecEnv([lambda: gym.make(env.split(":", 1)[1]) for _ in range(cfg.num_envs)])
+    if cfg.normalize_obs or cfg.normalize_reward:
+        plain_env = VecNormalize(plain_env, norm_obs=cfg.normalize_obs, norm_reward=cfg.normalize_reward,
+                                 gamma=cfg.gamma)
+    models = {}
+    for lib, venv in (("rewardlab-sb3", ours_env.venv), ("sb3-plain", plain_env)):
+        models[lib] = PPO("MlpPolicy", venv, seed=0, verbose=0, device="cpu", **sb3_arguments(cfg))
+        models[lib].set_logger(Logger(folder=None, output_formats=[]))
+    callbacks = {"rewardlab-sb3": ours_env.rewards, "sb3-plain": None}
+    steps = updates * cfg.num_envs * cfg.num_steps
+
+    def learn(lib: str) -> float:
+        t = time.perf_counter()
+        models[lib].learn(total_timesteps=steps, callback=callbacks[lib], reset_num_timesteps=False)
+        return time.perf_counter() - t
+
+    learn("rewardlab-sb3"), learn("sb3-plain")  # compiles and warms up; not timed
+    rows = []
+    for i in range(pairs):
+        order = ("rewardlab-sb3", "sb3-plain") if i % 2 == 0 else ("sb3-plain", "rewardlab-sb3")
+        t = {lib: learn(lib) for lib in order}
+        rows.append({"pair": i, "steps": steps, **t, "overhead": 1.0 - t["sb3-plain"] / t["rewardlab-sb3"]})
+        print(json.dumps(rows[-1]), flush=True)
+    over = [r["overhead"] for r in rows]
+    q = statistics.quantiles(over, n=4)
+    print(f"\n== {env}: {pairs} pairs of {steps} training steps each, the env reward ==")
+    print(f"reward-wrapper overhead (1 - t_plain / t_sb3): median {100 * statistics.median(over):.1f} % "
+          f"(quartiles {100 * q[0]:.1f} %, {100 * q[2]:.1f} %); median seconds per pair: sb3 engine "
+          f"{statistics.median(r['rewardlab-sb3'] for r in rows):.2f}, plain "
+          f"{statistics.median(r['sb3-plain'] for r in rows):.2f}; load average {os.getloadavg()}")
+    rows.append({"summary": {"overhead": statistics.median(over), "quartiles": [q[0], q[2]]}})
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("solve", "scale", "sb3", "all"), default="all")
+    ap.add_argument("--part", choices=("solve", "scale", "sb3", "sb3-pairs", "all"), default="all")
     ap.add_argument("--tasks", nargs="+", default=list(THRESHOLDS))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--eval-every", type=int, default=4096)
@@ -436,6 +497,8 @@ def main() -> int:
     ap.add_argument("--sb3-steps", type=int, default=32_768)
     ap.add_argument("--sb3-env", default="gymnasium:CartPole-v1",
                     help="the Gymnasium task of part C (its fitness must be the mean episode length)")
+    ap.add_argument("--pairs", type=int, default=30, help="part sb3-pairs: alternations")
+    ap.add_argument("--pair-updates", type=int, default=2, help="part sb3-pairs: PPO updates per run")
     ap.add_argument("--out", default=None, help="write all rows as JSON here")
     args = ap.parse_args()
     # Compile times are measured cold: a fresh, empty persistent cache for this process.
@@ -448,6 +511,8 @@ def main() -> int:
         rows += part_scale(args.scale_steps)
     if args.part == "sb3":
         rows += part_sb3(args.sb3_steps, list(range(args.seeds)), args.sb3_env)
+    if args.part == "sb3-pairs":
+        rows += part_sb3_pairs(args.sb3_env, args.pairs, args.pair_updates)
     print(f"\nbenchmark wall time {time.perf_counter() - t:.0f} s; load average {os.getloadavg()}")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
