@@ -410,8 +410,12 @@ class _Evaluator:
             obs[0, i], extra[0, i] = o, a.extra_of(o, info, env)
         sums: dict[str, np.ndarray] = {}
         live, terminated, t = np.ones(n, bool), np.zeros(n, bool), 0
+        policy = model.policy
+        policy.set_training_mode(False)  # once, not per step as `model.predict` does
         for _ in range(a.max_episode_steps):
-            actions, _ = model.predict(normalize(obs[t]), deterministic=self.cfg.eval_greedy)
+            with torch.no_grad():  # `model.predict`'s actions, without its per-call checks
+                dist = policy.get_distribution(torch.as_tensor(normalize(obs[t]), dtype=torch.float32))
+                actions = dist.get_actions(deterministic=self.cfg.eval_greedy).numpy()
             if a.action_spec.discrete:
                 actions = np.asarray(actions).reshape(n).astype(np.int32)
             else:
