@@ -377,16 +377,19 @@ class _Evaluator:
 
     Transitions are written into arrays of `chunk` steps; the jitted reward and the task's episode signals
     run once per full chunk (and once for the last, partial one), always on the chunk's full shape so they
-    compile once. Finished episodes keep their last state under a false mask until every episode ends.
+    compile once. The chunk holds as many transitions as a training rollout when that divides evenly, so
+    the reward compiled for training serves evaluation too. Finished episodes keep their last state
+    under a false mask until every episode ends.
     """
 
-    def __init__(self, task: Task, adapter: GymnasiumAdapter, reward: Callable, cfg: PPOConfig,
-                 chunk: int = 64) -> None:
-        self.task, self.adapter, self.reward, self.cfg = task, adapter, reward, cfg
+    def __init__(self, task: Task, adapter: GymnasiumAdapter, reward: Callable, signals: Callable,
+                 cfg: PPOConfig) -> None:
+        self.task, self.adapter, self.reward, self.signals, self.cfg = task, adapter, reward, signals, cfg
         self.envs = [adapter.make_env() for _ in range(cfg.eval_episodes)]
-        self.signals = jax.jit(jax.vmap(task.episode_signals))
         n, spec = len(self.envs), adapter.action_spec
-        self.chunk = k = min(chunk, adapter.max_episode_steps)
+        batch, limit = cfg.num_envs * cfg.num_steps, adapter.max_episode_steps
+        same = batch % n == 0 and batch // n <= limit
+        self.chunk = k = batch // n if same else min(64, limit)
         width = sum(f.size for f in adapter.extra_fields)
         self.obs = np.zeros((k + 1, n, *adapter.obs_shape), np.float32)  # state t is row t, next row t + 1
         self.extra = np.zeros((k + 1, n, width), np.float32)
@@ -482,6 +485,8 @@ class _Run:
     seed: int
     progress: Progress | None
     best: Callable[[float | None], float | None]
+    reward: Callable  # `compiled_reward(prepared, width)`, shared by the candidate's seeds
+    signals: Callable  # the task's episode signals, jitted and vmapped once for all runs
     checkpoints: list[Checkpoint] = field(default_factory=list)
     train_s: float = 0.0
     compile_s: float = 0.0
@@ -489,7 +494,7 @@ class _Run:
     def train(self) -> TrainResult:
         cfg, adapter = self.cfg, self.task.env
         t0 = time.perf_counter()
-        reward = compiled_reward(self.prepared, self.width)
+        reward = self.reward
         total = total_steps(cfg)
         per_cp = total // cfg.n_checkpoints
         run = self
@@ -518,7 +523,7 @@ class _Run:
             env = training_env(adapter, cfg, reward, self.width)
             closers.append(env.slots)
             venv, rewards, normalize = env.venv, env.rewards, env.normalize
-            evaluator = _Evaluator(self.task, adapter, reward, cfg)
+            evaluator = _Evaluator(self.task, adapter, reward, self.signals, cfg)
             closers.append(evaluator)
             torch.set_num_threads(1)
             model = PPO("MlpPolicy", venv, seed=self.seed, verbose=0, device="cpu", **sb3_arguments(cfg))
@@ -635,7 +640,9 @@ def train_fns(
     except ValueError as exc:
         problem = str(exc)
     results = []
+    signals = jax.jit(jax.vmap(task.episode_signals))
     for p in prepared:
+        reward = compiled_reward(p, width) if p.fn is not None else None
         for seed in seeds:
             if p.fn is None:
                 results.append(TrainResult(p.name, seed, "error", (), 0, 0.0, 0.0, message=p.error))
@@ -643,7 +650,7 @@ def train_fns(
             if problem:
                 results.append(TrainResult(p.name, seed, "error", (), 0, 0.0, 0.0, message=problem))
                 continue
-            results.append(_Run(task, cfg, p, width, int(seed), progress, track).train())
+            results.append(_Run(task, cfg, p, width, int(seed), progress, track, reward, signals).train())
     return results
 
 
