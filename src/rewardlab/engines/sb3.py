@@ -1,16 +1,23 @@
 """The `sb3` engine: stable-baselines3 PPO (torch, CPU) on a Gymnasium task, any reward program.
 
-Read top to bottom: the PPOConfig -> SB3 mapping, the per-slot wrapper that records state records, the
-vector-env wrapper that computes the candidate reward for the whole batch, evaluation, the checkpoint
-callback, and the driver `train_fns`.
+Read top to bottom: the PPOConfig -> SB3 mapping, the environment wrappers that record a rollout, the
+callback that computes its rewards, evaluation, and the driver `train_fns`.
 
-How a candidate's reward reaches SB3: every slot of SB3's `DummyVecEnv` is the task's environment inside
-`_StateEnv`, which builds the task's state record (`GymnasiumAdapter.state_of`) before and after each step
-and hands both over in `info`, *before* the vector env auto-resets (so on a terminal step `next_state` is
-the true final state). `_RewardVecEnv` stacks the batch and calls the reward program once per vector step,
-`jax.jit(jax.vmap(...))`-compiled once per run, then replaces the environment's reward with the candidate's
-total and accumulates every component. `VecNormalize` (when the config normalises) sits on top, as in
-SB3's own MuJoCo recipes.
+How a candidate's reward reaches SB3: once per rollout, not once per step. During the rollout `_Rollout`
+(a `VecEnvWrapper` right above SB3's `DummyVecEnv`) copies each vector step into preallocated arrays:
+observations (the final observation of an episode that just ended, so `next_state` is the true final
+state), actions, environment rewards, episode ends and the steps since each reset. Fields that need more
+than the observation (`env.ATTR`, `info.KEY`, callables) are read per slot by `_StateEnv` before the
+vector env auto-resets; a mapping without them leaves the slots bare. At the rollout's end
+`RewardCallback` builds the state records of all `n_steps x n_envs` transitions with one slice per field,
+calls the reward program once (`jax.jit(jax.vmap(...))`, compiled once per candidate), accumulates every
+component, writes the totals into SB3's rollout buffer and recomputes returns and advantages, before
+PPO's update. What SB3 adds to a reward on a truncated step (`gamma * V(final observation)`) is kept:
+`_Bootstrap`, the outermost wrapper, hands SB3 reward rows that it owns, so SB3 writes those terms into
+them. Reward normalisation (`normalize_reward`) is `VecNormalize`'s own formula and statistics, replayed
+over the rollout's candidate rewards in step order (`_RewardScale`); `VecNormalize` itself normalises
+only observations. On the environment's own reward the rollout buffer, and so the trained policy, is
+bit-identical to plain SB3's (tests/engines/test_sb3_rewards.py).
 
 The mapping of `PPOConfig` onto SB3's `PPO` (see `sb3_arguments`):
 
