@@ -28,7 +28,8 @@ The mapping of `PPOConfig` onto SB3's `PPO` (see `sb3_arguments`):
     clip_eps -> clip_range (the value function is not clipped: SB3's clip_range_vf is another formula)
     hidden, activation, log_std_init -> policy_kwargs net_arch=dict(pi=hidden, vf=hidden), activation_fn,
         log_std_init (separate actor and critic networks, orthogonal init, as in ppo_jax)
-    normalize_obs, normalize_reward -> VecNormalize(norm_obs, norm_reward, gamma)
+    normalize_obs, normalize_reward -> VecNormalize(norm_obs, norm_reward, gamma) (the reward scaling
+        replayed once per rollout by `_RewardScale`)
     total_timesteps -> num_updates * batch (rounded to whole checkpoint intervals, like ppo_jax)
     n_checkpoints, eval_episodes, eval_greedy -> this engine's evaluation (deterministic=eval_greedy)
     torso=cnn, conv, conv_stride -> not supported (an error result says so)
