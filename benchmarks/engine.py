@@ -12,15 +12,22 @@ Part B (`--part scale`): our engine on CartPole at 1, 4 and 16 different reward 
 seeds, each batch one compiled program; compile time from a cold compilation cache and run time.
 
 Part C (`--part sb3`): the `sb3` engine (stable-baselines3 under rewardlab's reward wrapper) on
-`gymnasium:CartPole-v1` with the environment's own reward as the reward program, against plain SB3 with
-the same hyper-parameters (`rewardlab.engines.sb3.sb3_arguments` of the task's PPOConfig, same seeds, same
-evaluation episodes) and against the `ppo_jax` engine on the gymnax CartPole-v1 with the same PPOConfig.
-The wrapper's overhead is the share of the sb3 engine's training time that plain SB3 does not spend
-(1 - t_plain / t_sb3, training time only, evaluation excluded); learning-curve parity is the fitness
-(mean evaluation episode length) at each checkpoint of both SB3 runs.
+`--sb3-env` (default `gymnasium:CartPole-v1`; also `gymnasium:InvertedPendulum-v5`, MuJoCo) with the
+environment's own reward as the reward program, against plain SB3 with the same hyper-parameters
+(`rewardlab.engines.sb3.sb3_arguments` of the task's PPOConfig, same seeds, same evaluation episodes) and,
+on CartPole, against the `ppo_jax` engine on the gymnax CartPole-v1 with the same PPOConfig. The runs of
+each seed are interleaved, so machine load hits both alike. The wrapper's overhead is the share of the
+sb3 engine's training time that plain SB3 does not spend (1 - t_plain / t_sb3, training time only,
+evaluation excluded); learning-curve parity is the fitness (mean evaluation episode length: both tasks'
+fitness) at each checkpoint of both SB3 runs.
+
+Part D (`--part sb3-pairs`): the same overhead measured in one process, robust to machine load: the sb3
+engine's model and plain SB3's alternately train `--pair-updates` PPO updates, `--pairs` times.
 
 Run: python benchmarks/engine.py            (parts A and B; ~10-15 min on a 2-core laptop)
      python benchmarks/engine.py --part sb3 --sb3-steps 32768 --seeds 2
+     python benchmarks/engine.py --part sb3 --sb3-env gymnasium:InvertedPendulum-v5 --seeds 10
+     python benchmarks/engine.py --part sb3-pairs --sb3-env gymnasium:CartPole-v1 --pairs 30
      python benchmarks/engine.py --part solve --tasks CartPole-v1 --seeds 2
 Requires the `bench` extra (stable-baselines3, torch CPU).
 """
@@ -336,6 +343,8 @@ def _plain_sb3(task, cfg, seed: int) -> dict:
             while not done:
                 o = venv.normalize_obs(obs) if cfg.normalize_obs else obs
                 action, _ = model.predict(o, deterministic=cfg.eval_greedy)
+                if isinstance(env.action_space, gym.spaces.Box):  # as the engine's evaluation does
+                    action = np.clip(action, env.action_space.low, env.action_space.high)
                 obs, _, term, trunc, _ = env.step(action)
                 n += 1
                 done = term or trunc
@@ -365,11 +374,11 @@ def _plain_sb3(task, cfg, seed: int) -> dict:
             "steps_per_second": total / cb.train_s}
 
 
-def part_sb3(steps: int, seeds: list[int]) -> list[dict]:
+def part_sb3(steps: int, seeds: list[int], env: str = "gymnasium:CartPole-v1") -> list[dict]:
     from rewardlab import engines, tasks
 
-    gym_task = tasks.get("gymnasium:CartPole-v1")
-    jax_task = tasks.get("CartPole-v1")
+    gym_task = tasks.get(env)
+    jax_task = tasks.get("CartPole-v1") if env == "gymnasium:CartPole-v1" else None
     cfg = dataclasses.replace(gym_task.ppo, total_timesteps=steps, n_checkpoints=4, eval_episodes=8)
     rows = []
     for seed in seeds:  # interleaved, so that machine load hits every engine alike
@@ -381,17 +390,22 @@ def part_sb3(steps: int, seeds: list[int]) -> list[dict]:
         print(json.dumps(row), flush=True)
         rows.append(_plain_sb3(gym_task, cfg, seed))
         print(json.dumps(rows[-1]), flush=True)
+        if jax_task is None:
+            continue
         (jx,) = engines.get("ppo_jax").train(jax_task, [jax_task.sparse], cfg, seeds=[seed])
         rows.append({"lib": "rewardlab-jax", "seed": seed, "train_seconds": jx.train_seconds,
                      "compile_seconds": jx.compile_seconds, "fitness": [c.fitness for c in jx.checkpoints],
                      "steps_per_second": steps / jx.train_seconds})
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\n== CartPole-v1, {steps} steps per run, {len(seeds)} seeds, the env reward (medians) ==")
+    print(f"\n== {env}, {steps} steps per run, {len(seeds)} seeds, the env reward (medians); "
+          f"load average {os.getloadavg()} ==")
     print(f"{'engine':14s} {'train s':>8s} {'steps/s':>8s} {'max fitness':>11s} {'final':>6s}  "
           f"curve (seed {seeds[0]})")
     med = {}
     for lib in ("rewardlab-sb3", "sb3-plain", "rewardlab-jax"):
         rs = [r for r in rows if r["lib"] == lib]
+        if not rs:
+            continue
         med[lib] = m = {
             "train_seconds": statistics.median(r["train_seconds"] for r in rs),
             "steps_per_second": statistics.median(r["steps_per_second"] for r in rs),
@@ -406,22 +420,94 @@ def part_sb3(steps: int, seeds: list[int]) -> list[dict]:
         1.0 - b["train_seconds"] / a["train_seconds"] for a, b in zip(wrapped, plain, strict=True)
     )
     same = all(a["fitness"] == b["fitness"] for a, b in zip(wrapped, plain, strict=True))
+    ratios = sorted(1.0 - b["train_seconds"] / a["train_seconds"]
+                    for a, b in zip(wrapped, plain, strict=True))
     print(f"reward-wrapper overhead (median over seeds of 1 - t_plain / t_sb3): {100 * overhead:.1f} % "
-          "of training time")
+          f"of training time (per seed, sorted: {', '.join(f'{100 * r:.1f}' for r in ratios)} %)")
     print(f"sb3 engine and plain SB3 learning curves identical at every checkpoint: {same}")
     rows.append({"summary": {"overhead": overhead, "identical_curves": same, "medians": med}})
     return rows
 
 
+def part_sb3_pairs(env: str, pairs: int, updates: int) -> list[dict]:
+    """The wrapper's overhead measured in one process: the sb3 engine's model and plain SB3's, built once,
+    alternately `learn` `updates` PPO updates each (the order flips every pair), so that both runs of a
+    pair meet the same machine load; training only, no evaluation. Robust where whole runs are not. Both
+    wall-clock and process CPU time are recorded: on a loaded machine the CPU time leaves out the time the
+    process waited for a core, the closest measure there is of what wall time would be on an idle one."""
+    import gymnasium as gym
+    import jax.numpy as jnp
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from rewardlab import tasks
+    from rewardlab.engines.ppo_jax import prepare_rewards
+    from rewardlab.engines.sb3 import compiled_reward, sb3_arguments, training_env
+    from rewardlab.rewards.program import load_reward_fn
+
+    torch.set_num_threads(1)
+    task = tasks.get(env)
+    cfg, adapter = task.ppo, task.env
+    sample = (adapter.template(), adapter.action_spec.zero_action(), adapter.template(), jnp.float32(0.0))
+    (prepared,) = prepare_rewards(task, [("human", load_reward_fn(task.human))], sample)
+    width = max(1, len(prepared.components))
+    ours_env = training_env(adapter, cfg, compiled_reward(prepared, width), width)
+    plain_env = DummyVecEnv([lambda: gym.make(env.split(":", 1)[1]) for _ in range(cfg.num_envs)])
+    if cfg.normalize_obs or cfg.normalize_reward:
+        plain_env = VecNormalize(plain_env, norm_obs=cfg.normalize_obs, norm_reward=cfg.normalize_reward,
+                                 gamma=cfg.gamma)
+    models = {}
+    for lib, venv in (("rewardlab-sb3", ours_env.venv), ("sb3-plain", plain_env)):
+        models[lib] = PPO("MlpPolicy", venv, seed=0, verbose=0, device="cpu", **sb3_arguments(cfg))
+        models[lib].set_logger(Logger(folder=None, output_formats=[]))
+    callbacks = {"rewardlab-sb3": ours_env.rewards, "sb3-plain": None}
+    steps = updates * cfg.num_envs * cfg.num_steps
+
+    def learn(lib: str) -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
+        models[lib].learn(total_timesteps=steps, callback=callbacks[lib], reset_num_timesteps=False)
+        return time.perf_counter() - t, time.process_time() - c
+
+    learn("rewardlab-sb3"), learn("sb3-plain")  # compiles and warms up; not timed
+    rows = []
+    for i in range(pairs):
+        order = ("rewardlab-sb3", "sb3-plain") if i % 2 == 0 else ("sb3-plain", "rewardlab-sb3")
+        t = {lib: learn(lib) for lib in order}
+        ours, plain = t["rewardlab-sb3"], t["sb3-plain"]
+        rows.append({"pair": i, "steps": steps, "wall": {k: v[0] for k, v in t.items()},
+                     "cpu": {k: v[1] for k, v in t.items()},
+                     "overhead_wall": 1.0 - plain[0] / ours[0], "overhead_cpu": 1.0 - plain[1] / ours[1]})
+        print(json.dumps(rows[-1]), flush=True)
+    print(f"\n== {env}: {pairs} pairs of {steps} training steps each, the env reward; "
+          f"load average {os.getloadavg()} ==")
+    summary = {}
+    for clock in ("wall", "cpu"):
+        over = [r[f"overhead_{clock}"] for r in rows]
+        q = statistics.quantiles(over, n=4)
+        summary[clock] = {"overhead": statistics.median(over), "quartiles": [q[0], q[2]]}
+        med = {lib: statistics.median(r[clock][lib] for r in rows) for lib in ("rewardlab-sb3", "sb3-plain")}
+        print(f"reward-wrapper overhead, {clock} time (1 - t_plain / t_sb3): median "
+              f"{100 * statistics.median(over):.1f} % (quartiles {100 * q[0]:.1f} %, {100 * q[2]:.1f} %); "
+              f"median seconds per run: sb3 engine {med['rewardlab-sb3']:.2f}, plain {med['sb3-plain']:.2f}")
+    rows.append({"summary": summary})
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("solve", "scale", "sb3", "all"), default="all")
+    ap.add_argument("--part", choices=("solve", "scale", "sb3", "sb3-pairs", "all"), default="all")
     ap.add_argument("--tasks", nargs="+", default=list(THRESHOLDS))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--eval-every", type=int, default=4096)
     ap.add_argument("--eval-episodes", type=int, default=10)
     ap.add_argument("--scale-steps", type=int, default=100_000)
     ap.add_argument("--sb3-steps", type=int, default=32_768)
+    ap.add_argument("--sb3-env", default="gymnasium:CartPole-v1",
+                    help="the Gymnasium task of part C (its fitness must be the mean episode length)")
+    ap.add_argument("--pairs", type=int, default=30, help="part sb3-pairs: alternations")
+    ap.add_argument("--pair-updates", type=int, default=2, help="part sb3-pairs: PPO updates per run")
     ap.add_argument("--out", default=None, help="write all rows as JSON here")
     args = ap.parse_args()
     # Compile times are measured cold: a fresh, empty persistent cache for this process.
@@ -433,7 +519,9 @@ def main() -> int:
     if args.part in ("scale", "all"):
         rows += part_scale(args.scale_steps)
     if args.part == "sb3":
-        rows += part_sb3(args.sb3_steps, list(range(args.seeds)))
+        rows += part_sb3(args.sb3_steps, list(range(args.seeds)), args.sb3_env)
+    if args.part == "sb3-pairs":
+        rows += part_sb3_pairs(args.sb3_env, args.pairs, args.pair_updates)
     print(f"\nbenchmark wall time {time.perf_counter() - t:.0f} s; load average {os.getloadavg()}")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))

@@ -200,9 +200,10 @@ def test_an_environment_that_raises_in_training_is_blamed_not_the_reward(tmp_pat
 
 @pytest.mark.slow
 def test_sb3_learns_the_slide_task(slide):
-    """PPO on the environment's own reward reaches the goal in most episodes within 8k steps (random: 0)."""
+    """PPO on a shaped reward reaches the goal in most episodes within 2k steps (0 of 8 after 512 steps,
+    measured for seeds 0-2; every one of them succeeds in 8 of 8 by 1,024 steps)."""
     task, _, _ = slide
-    cfg = dataclasses.replace(task.ppo, total_timesteps=8192, n_checkpoints=4, eval_episodes=8)
+    cfg = dataclasses.replace(task.ppo, total_timesteps=2048, n_checkpoints=2, eval_episodes=8)
     (res,) = engines.get("sb3").train(task, [RewardProgram("shaped", SHAPED)], cfg, seeds=[0])
-    assert res.ok and res.checkpoints[0].step == 2048
+    assert res.ok and res.checkpoints[0].step == 1024
     assert res.max_fitness >= 0.75, [c.fitness for c in res.checkpoints]

@@ -64,6 +64,13 @@ class StateField:
     get: Getter
     shape: tuple[int, ...] = ()
     from_info: str | None = None  # the info key, when the field reads one
+    from_obs: bool = False  # read from the observation alone: batched engines slice it for many steps at once
+    obs_index: Any = None  # the index into the observation ("obs[2]", "obs[0:3]"); None for the whole of it
+    from_time: bool = False  # the steps since the reset: batched engines count them instead of reading them
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
 
 
 class GymnasiumAdapter:
@@ -249,19 +256,39 @@ class GymnasiumAdapter:
             f.name: np.stack([getattr(r, f.name) for r in records]) for f in self.fields
         })
 
-    def flat_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> np.ndarray:
-        """The state record as one flat float32 vector (fields in order, each raveled): what the `sb3`
-        engine batches, so that a jitted reward takes one array per state instead of one per field."""
-        return np.concatenate([v.ravel() for v in self.values_of(obs, info, env)])
+    @property
+    def extra_fields(self) -> tuple[StateField, ...]:
+        """The fields that need the step's `info` or the environment object (neither the observation nor
+        the step count)."""
+        return tuple(f for f in self.fields if not (f.from_obs or f.from_time))
 
-    def unflatten(self, flat: Any) -> Any:
-        """The record behind a `flat_of` vector (traceable: slices and reshapes)."""
-        out, start = [], 0
+    def extra_of(self, obs: Any, info: Mapping[str, Any], env: Any) -> np.ndarray:
+        """The `extra_fields` after a reset or a step as one flat float32 vector (fields in order, each
+        raveled): what the `sb3` engine keeps per slot and step; the observation fields it slices later."""
+        out = []
+        for f in self.extra_fields:
+            if f.from_info is not None and f.from_info not in info:
+                out.append(np.zeros(f.size, np.float32))
+            else:
+                out.append(np.asarray(f.get(obs, info, env), np.float32).reshape(f.size))
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def batch_record(self, obs: np.ndarray, extra: np.ndarray, time: np.ndarray) -> Any:
+        """The records of a batch of B steps with a leading batch axis, from the observations `obs`
+        (B, *obs_shape), the stacked `extra_of` vectors `extra` (B, width) and the steps since each
+        episode's reset `time` (B,): the same values as `stack([state_of(...) ...])`, with one slice per
+        observation field instead of one read per step."""
+        obs = np.asarray(obs, np.float32)
+        batch, start, values = obs.shape[0], 0, {}
         for f in self.fields:
-            size = int(np.prod(f.shape, dtype=np.int64))
-            out.append(flat[start:start + size].reshape(f.shape))
-            start += size
-        return self.state_cls(*out)
+            if f.from_obs:
+                part = obs if f.obs_index is None else obs[(slice(None), f.obs_index)]
+            elif f.from_time:
+                part = np.asarray(time, np.float32)
+            else:
+                part, start = extra[:, start:start + f.size], start + f.size
+            values[f.name] = np.ascontiguousarray(part).reshape((batch, *f.shape))
+        return self.state_cls(**values)
 
     def template(self) -> Any:
         """The state record's structure, leaves as `jax.ShapeDtypeStruct`."""
@@ -317,12 +344,13 @@ def _parse_source(name: str, source: StateSource, label: str) -> StateField:
         )
     text = source.strip()
     if text == "time":
-        return StateField(name, "time (steps since the episode started)", lambda o, i, e: _elapsed(e))
+        return StateField(name, "time (steps since the episode started)", lambda o, i, e: _elapsed(e),
+                          from_time=True)
     head, _, rest = text.partition(".")
     if text == "obs" or text.startswith("obs["):
         index = _index(text[3:], name, label) if text != "obs" else None
         return StateField(name, text, (lambda o, i, e: np.asarray(o)[index]) if index is not None
-                          else (lambda o, i, e: o))
+                          else (lambda o, i, e: o), from_obs=True, obs_index=index)
     if head == "info" and rest:
         return StateField(name, text, lambda o, i, e: i[rest], from_info=rest)
     if head == "env" and rest and all(p.isidentifier() for p in rest.split(".")):
