@@ -31,13 +31,14 @@ import numpy as np
 from rewardlab.engines import policy as P
 from rewardlab.engines.ppo_jax import (
     ChunkStats,
-    EpisodeAcc,
     Program,
     Runner,
     Transition,
     _merge,
     _where,
     compute_gae,
+    scale_reward,
+    step_stats,
 )
 from rewardlab.rewards.host import HostReward, Segment, check_output
 
@@ -103,26 +104,9 @@ def build_halves(prog: Program, n_host: int) -> HostHalves:
         tr, ex, host_total, host_comps = t
         total = tr.reward + host_total
         comps = jnp.concatenate([ex.code_comps, host_comps], axis=-1)
-        scaled = total
-        if cfg.normalize_reward:
-            ret_acc = ret_acc * cfg.gamma + total
-            ret_stats = ret_stats.update(ret_acc)
-            scaled = total / jnp.sqrt(ret_stats.var + 1e-8)
-            ret_acc = jnp.where(tr.done, 0.0, ret_acc)
+        ret_stats, ret_acc, scaled = scale_reward(cfg, ret_stats, ret_acc, total, tr.done)
         train_reward = scaled + cfg.gamma * ex.v_final * (ex.truncated & ~ex.terminated)
-        ep = EpisodeAcc(ep.reward_return + total, ep.env_return + ex.env_reward, ep.length + 1)
-        d = tr.done.astype(jnp.float32)
-        st = ChunkStats(
-            episodes=st.episodes + jnp.sum(d),
-            reward_return=st.reward_return + jnp.sum(d * ep.reward_return),
-            env_return=st.env_return + jnp.sum(d * ep.env_return),
-            length=st.length + jnp.sum(d * ep.length),
-            comp_sum=st.comp_sum + jnp.sum(comps, axis=0),
-            comp_min=jnp.minimum(st.comp_min, jnp.min(comps, axis=0)),
-            comp_max=jnp.maximum(st.comp_max, jnp.max(comps, axis=0)),
-            comp_count=st.comp_count + n_envs,
-        )
-        ep = jax.tree.map(lambda x: jnp.where(tr.done, 0.0, x), ep)
+        ep, st = step_stats(ep, st, total, ex.env_reward, comps, tr.done, n_envs)
         return (ret_stats, ret_acc, ep, st), train_reward
 
     def learn(r: Runner, traj: Transition, extras: StepExtras, host_total: jax.Array, host_comps: jax.Array):

@@ -179,6 +179,46 @@ def _where(mask: jax.Array, a: Any, b: Any) -> Any:
 # --- advantages ---------------------------------------------------------------------------------------
 
 
+def scale_reward(
+    cfg: PPOConfig, ret_stats: P.RunningStats, ret_acc: jax.Array, total: jax.Array, done: jax.Array
+) -> tuple[P.RunningStats, jax.Array, jax.Array]:
+    """(return statistics, running discounted return, reward to train on): the reward divided by the
+    running standard deviation of discounted returns when the config normalises rewards, else as is.
+    Shared by the fused program and the host path (`engines.host_loop`), so both train on the same."""
+    if not cfg.normalize_reward:
+        return ret_stats, ret_acc, total
+    ret_acc = ret_acc * cfg.gamma + total
+    ret_stats = ret_stats.update(ret_acc)
+    scaled = total / jnp.sqrt(ret_stats.var + 1e-8)
+    return ret_stats, jnp.where(done, 0.0, ret_acc), scaled
+
+
+def step_stats(
+    ep: EpisodeAcc,
+    st: ChunkStats,
+    total: jax.Array,
+    env_reward: jax.Array,
+    comps: jax.Array,
+    done: jax.Array,
+    n_envs: int,
+) -> tuple[EpisodeAcc, ChunkStats]:
+    """One vector step added to the running episodes and to the chunk's statistics, finished episodes
+    reset to zero. Shared by the fused program and the host path, so both report the same numbers."""
+    ep = EpisodeAcc(ep.reward_return + total, ep.env_return + env_reward, ep.length + 1)
+    d = done.astype(jnp.float32)
+    st = ChunkStats(
+        episodes=st.episodes + jnp.sum(d),
+        reward_return=st.reward_return + jnp.sum(d * ep.reward_return),
+        env_return=st.env_return + jnp.sum(d * ep.env_return),
+        length=st.length + jnp.sum(d * ep.length),
+        comp_sum=st.comp_sum + jnp.sum(comps, axis=0),
+        comp_min=jnp.minimum(st.comp_min, jnp.min(comps, axis=0)),
+        comp_max=jnp.maximum(st.comp_max, jnp.max(comps, axis=0)),
+        comp_count=st.comp_count + n_envs,
+    )
+    return jax.tree.map(lambda x: jnp.where(done, 0.0, x), ep), st
+
+
 def compute_gae(
     rewards: jax.Array, values: jax.Array, dones: jax.Array, last_value: jax.Array, gamma: float, lam: float
 ) -> tuple[jax.Array, jax.Array]:
@@ -280,29 +320,12 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         next_state = _where(done, s_re, s_st)
         next_obs = jnp.where(done[:, None], obs_re.reshape(n_envs, obs_dim), obs_st)
 
-        ret_stats, ret_acc, scaled = r.ret_stats, r.ret_acc, total
-        if cfg.normalize_reward:
-            ret_acc = ret_acc * cfg.gamma + total
-            ret_stats = ret_stats.update(ret_acc)
-            scaled = total / jnp.sqrt(ret_stats.var + 1e-8)
-            ret_acc = jnp.where(done, 0.0, ret_acc)
+        ret_stats, ret_acc, scaled = scale_reward(cfg, r.ret_stats, r.ret_acc, total, done)
         # Bootstrap time-limit truncations with the value of the true final state.
         v_final = P.value(r.params, torso, norm_obs(r.obs_stats, obs_st), cfg.activation)
         train_reward = scaled + cfg.gamma * v_final * (trunc & ~term)
 
-        ep = EpisodeAcc(r.episode.reward_return + total, r.episode.env_return + r_env, r.episode.length + 1)
-        d = done.astype(jnp.float32)
-        st = ChunkStats(
-            episodes=st.episodes + jnp.sum(d),
-            reward_return=st.reward_return + jnp.sum(d * ep.reward_return),
-            env_return=st.env_return + jnp.sum(d * ep.env_return),
-            length=st.length + jnp.sum(d * ep.length),
-            comp_sum=st.comp_sum + jnp.sum(comps, axis=0),
-            comp_min=jnp.minimum(st.comp_min, jnp.min(comps, axis=0)),
-            comp_max=jnp.maximum(st.comp_max, jnp.max(comps, axis=0)),
-            comp_count=st.comp_count + n_envs,
-        )
-        ep = jax.tree.map(lambda x: jnp.where(done, 0.0, x), ep)
+        ep, st = step_stats(r.episode, st, total, r_env, comps, done, n_envs)
         trans = Transition(obs_n, r.obs, action, logp, v, train_reward, done)
         r = r._replace(
             env_state=next_state, obs=next_obs, ret_stats=ret_stats, ret_acc=ret_acc, episode=ep, key=key
