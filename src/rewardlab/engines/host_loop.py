@@ -110,17 +110,7 @@ def build_halves(prog: Program, n_host: int) -> HostHalves:
         return (ret_stats, ret_acc, ep, st), train_reward
 
     def learn(r: Runner, traj: Transition, extras: StepExtras, host_total: jax.Array, host_comps: jax.Array):
-        zero = jnp.float32(0.0)
-        st0 = ChunkStats(
-            zero,
-            zero,
-            zero,
-            zero,
-            jnp.zeros((n_comps,)),
-            jnp.full((n_comps,), jnp.inf),
-            jnp.full((n_comps,), -jnp.inf),
-            zero,
-        )
+        st0 = ChunkStats.empty(n_comps)
         carry = (r.ret_stats, r.ret_acc, r.episode, st0)
         (ret_stats, ret_acc, ep, st), rewards = jax.lax.scan(
             reward_step, carry, (traj, extras, host_total, host_comps)

@@ -84,6 +84,21 @@ class ChunkStats(NamedTuple):
     comp_max: jax.Array
     comp_count: jax.Array
 
+    @staticmethod
+    def empty(width: int) -> ChunkStats:
+        """No episode and no step yet, for `width` components (min/max start at +/- infinity)."""
+        zero = jnp.float32(0.0)
+        return ChunkStats(
+            zero,
+            zero,
+            zero,
+            zero,
+            jnp.zeros((width,)),
+            jnp.full((width,), jnp.inf),
+            jnp.full((width,), -jnp.inf),
+            zero,
+        )
+
 
 class EvalOut(NamedTuple):
     fitness: jax.Array
@@ -381,17 +396,7 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         return (r, st), None
 
     def chunk(r: Runner) -> tuple[Runner, ChunkStats]:
-        zero = jnp.float32(0.0)
-        st = ChunkStats(
-            zero,
-            zero,
-            zero,
-            zero,
-            jnp.zeros((width,)),
-            jnp.full((width,), jnp.inf),
-            jnp.full((width,), -jnp.inf),
-            zero,
-        )
+        st = ChunkStats.empty(width)
         (r, st), _ = jax.lax.scan(one_update, (r, st), None, length=chunk_updates)
         return r, st
 
