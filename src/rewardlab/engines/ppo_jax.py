@@ -72,39 +72,82 @@ class Transition(NamedTuple):
     done: jax.Array
 
 
-class ChunkStats(NamedTuple):
-    """Training statistics of one chunk: finished episodes and reward components."""
+class EpisodeStats(NamedTuple):
+    """Episodes that finished during a chunk: how many, and the sums of their returns and lengths."""
 
     episodes: jax.Array
     reward_return: jax.Array
     env_return: jax.Array
     length: jax.Array
-    comp_sum: jax.Array
-    comp_min: jax.Array
-    comp_max: jax.Array
-    comp_count: jax.Array
 
     @staticmethod
-    def empty(width: int) -> ChunkStats:
-        """No episode and no step yet, for `width` components (min/max start at +/- infinity)."""
+    def empty() -> EpisodeStats:
         zero = jnp.float32(0.0)
-        return ChunkStats(
-            zero,
-            zero,
-            zero,
-            zero,
-            jnp.zeros((width,)),
-            jnp.full((width,), jnp.inf),
-            jnp.full((width,), -jnp.inf),
-            zero,
+        return EpisodeStats(zero, zero, zero, zero)
+
+
+class CompStats(NamedTuple):
+    """Per-component sum, min and max over every step of a chunk, and the number of steps counted."""
+
+    sum: jax.Array
+    min: jax.Array
+    max: jax.Array
+    count: jax.Array
+
+    @staticmethod
+    def empty(width: int) -> CompStats:
+        """No step yet, for `width` components (min/max start at +/- infinity)."""
+        return CompStats(
+            jnp.zeros((width,)), jnp.full((width,), jnp.inf), jnp.full((width,), -jnp.inf), jnp.float32(0.0)
         )
+
+    @staticmethod
+    def of(comps: jax.Array) -> CompStats:
+        """The statistics of a block of component vectors (any leading axes, components last)."""
+        flat = comps.reshape(-1, comps.shape[-1])
+        return CompStats(
+            jnp.sum(flat, axis=0), jnp.min(flat, axis=0), jnp.max(flat, axis=0), jnp.float32(flat.shape[0])
+        )
+
+    def add(self, other: CompStats) -> CompStats:
+        return CompStats(
+            self.sum + other.sum,
+            jnp.minimum(self.min, other.min),
+            jnp.maximum(self.max, other.max),
+            self.count + other.count,
+        )
+
+
+class ChunkStats(NamedTuple):
+    """Training statistics of one chunk, as the driver reads them (numpy, one row per run)."""
+
+    episodes: EpisodeStats
+    comps: CompStats
+
+
+class StepData(NamedTuple):
+    """What a rollout step records, besides its `Transition`, to turn a reward into a training signal."""
+
+    terminated: jax.Array
+    truncated: jax.Array
+    v_final: jax.Array  # value of the true final state, for bootstrapping truncations
+    env_reward: jax.Array
+
+
+class SegmentData(NamedTuple):
+    """The transitions a reward is computed from (a `rewards.host.Segment` before conversion to numpy)."""
+
+    states: Any
+    actions: jax.Array
+    next_states: Any  # the true next states, before any auto-reset
+    done: jax.Array
+    env_reward: jax.Array
 
 
 class EvalOut(NamedTuple):
     fitness: jax.Array
     metrics: dict[str, jax.Array]
     env_return: jax.Array
-    reward_return: jax.Array
     length: jax.Array
 
 
@@ -120,12 +163,23 @@ class PreparedReward:
 
 
 def _sample_transition(task: Task) -> tuple[Any, Any, Any, Any]:
+    """The shapes of one (state, action, next_state, env_reward) transition of the task's environment.
+
+    Shapes only (`jax.eval_shape`): stepping the environment eagerly dispatches and compiles every
+    operation one by one, which cost ~3 s a batch on CartPole, while a reward's contract check needs
+    nothing but shapes. The environment is built outside the trace: some build arrays on first use (e.g.
+    DeepSea's action mapping), and built inside it they would be tracers that leak into later programs."""
     env = task.env
-    k1, k2 = jax.random.split(jax.random.PRNGKey(0))
-    _, s = env.reset(k1)
-    a = env.action_spec.zero_action()
-    out = env.step(k2, s, a)
-    return s, a, out.state, out.env_reward
+    env.action_spec  # noqa: B018  (built eagerly too, for the same reason)
+
+    def step() -> tuple[Any, Any, Any, Any]:
+        k1, k2 = jax.random.split(jax.random.PRNGKey(0))
+        _, s = env.reset(k1)
+        a = env.action_spec.zero_action()
+        out = env.step(k2, s, a)
+        return s, a, out.state, out.env_reward
+
+    return jax.eval_shape(step)
 
 
 def prepare_rewards(
@@ -208,28 +262,17 @@ def scale_reward(
     return ret_stats, jnp.where(done, 0.0, ret_acc), scaled
 
 
-def step_stats(
-    ep: EpisodeAcc,
-    st: ChunkStats,
-    total: jax.Array,
-    env_reward: jax.Array,
-    comps: jax.Array,
-    done: jax.Array,
-    n_envs: int,
-) -> tuple[EpisodeAcc, ChunkStats]:
-    """One vector step added to the running episodes and to the chunk's statistics, finished episodes
-    reset to zero. Shared by the fused program and the host path, so both report the same numbers."""
+def episode_stats(
+    ep: EpisodeAcc, st: EpisodeStats, total: jax.Array, env_reward: jax.Array, done: jax.Array
+) -> tuple[EpisodeAcc, EpisodeStats]:
+    """One vector step added to the running episodes; finished ones are counted and reset to zero."""
     ep = EpisodeAcc(ep.reward_return + total, ep.env_return + env_reward, ep.length + 1)
     d = done.astype(jnp.float32)
-    st = ChunkStats(
+    st = EpisodeStats(
         episodes=st.episodes + jnp.sum(d),
         reward_return=st.reward_return + jnp.sum(d * ep.reward_return),
         env_return=st.env_return + jnp.sum(d * ep.env_return),
         length=st.length + jnp.sum(d * ep.length),
-        comp_sum=st.comp_sum + jnp.sum(comps, axis=0),
-        comp_min=jnp.minimum(st.comp_min, jnp.min(comps, axis=0)),
-        comp_max=jnp.maximum(st.comp_max, jnp.max(comps, axis=0)),
-        comp_count=st.comp_count + n_envs,
     )
     return jax.tree.map(lambda x: jnp.where(done, 0.0, x), ep), st
 
@@ -261,29 +304,32 @@ def compute_gae(
 
 
 class Parts(NamedTuple):
-    """Pieces of a program that `rewardlab.engines.host_loop` reassembles into rollout and update halves."""
+    """The per-run pieces of one PPO update, compiled separately by `rewardlab.engines.split_loop`.
 
-    cfg: PPOConfig
-    spec: Any
-    torso: Any
-    obs_dim: int
-    width: int
-    v_step: Callable
-    v_reset: Callable
-    v_reward: Callable
-    norm_obs: Callable  # (obs_stats, obs) -> policy input
-    update: Callable  # (runner, traj, adv, target, key) -> runner
+    `rollout` and `learn` never see a reward function, so their compiled programs are the same for every
+    batch of candidates on a task and config (only the run count matters): JAX's persistent cache serves
+    them to every batch after the first, and only the small reward program compiles anew.
+    """
+
+    rollout: Callable  # (runner) -> (runner, Transition, StepData, SegmentData); time-major, no reward yet
+    learn: Callable  # (runner, Transition, StepData, total reward [steps, envs]) -> (runner, EpisodeStats)
 
 
 class Program(NamedTuple):
     init: Callable  # (key, cand) -> Runner
-    chunk: Callable  # (runner) -> (runner, ChunkStats)
+    chunk: Callable | None  # (runner) -> (runner, ChunkStats): the fused chunk; None without a reward
     evaluate: Callable  # (runner, key) -> EvalOut
     parts: Parts
 
 
-def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chunk_updates: int) -> Program:
-    """The three per-run functions (init, training chunk, evaluation); `train` vmaps and jits them."""
+def build_program(
+    task: Task, cfg: PPOConfig, reward: Callable | None, width: int, chunk_updates: int
+) -> Program:
+    """The per-run functions (init, training chunk, evaluation, and the update's reward-free halves).
+
+    `train` vmaps and jits them. `reward` ((candidate, state, action, next_state, env reward) -> (total,
+    components)) is only needed for the fused `chunk`, which steps, rewards and updates in one program.
+    """
     env = task.env
     spec = env.action_spec
     torso = P.make_torso(cfg.torso, env.obs_shape, cfg.hidden, cfg.conv, cfg.conv_stride)
@@ -295,7 +341,6 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
     max_eval_steps = env.max_episode_steps
     v_step = jax.vmap(env.step)
     v_reset = jax.vmap(env.reset)
-    v_reward = jax.vmap(reward, in_axes=(None, 0, 0, 0, 0))
     v_signals = jax.vmap(task.episode_signals)
 
     def norm_obs(stats: P.RunningStats, obs: jax.Array) -> jax.Array:
@@ -319,8 +364,8 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
             cand=cand,
         )
 
-    def env_step(carry: tuple[Runner, ChunkStats], _: None):
-        r, st = carry
+    def act(r: Runner) -> tuple[Runner, tuple[Transition, StepData, SegmentData]]:
+        """One vector step of the policy (auto-reset by hand); the reward is filled in later."""
         key, k_act, k_step, k_reset = jax.random.split(r.key, 4)
         obs_n = norm_obs(r.obs_stats, r.obs)
         out = P.policy_out(r.params, torso, obs_n, cfg.activation)
@@ -330,22 +375,27 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         obs_st, s_st, r_env, term, trunc = v_step(jax.random.split(k_step, n_envs), r.env_state, a_env)
         obs_st = obs_st.reshape(n_envs, obs_dim).astype(jnp.float32)
         done = term | trunc
-        total, comps = v_reward(r.cand, r.env_state, a_env, s_st, r_env)
         obs_re, s_re = v_reset(jax.random.split(k_reset, n_envs))
         next_state = _where(done, s_re, s_st)
         next_obs = jnp.where(done[:, None], obs_re.reshape(n_envs, obs_dim), obs_st)
-
-        ret_stats, ret_acc, scaled = scale_reward(cfg, r.ret_stats, r.ret_acc, total, done)
-        # Bootstrap time-limit truncations with the value of the true final state.
+        # The value of the true final state, to bootstrap time-limit truncations.
         v_final = P.value(r.params, torso, norm_obs(r.obs_stats, obs_st), cfg.activation)
-        train_reward = scaled + cfg.gamma * v_final * (trunc & ~term)
+        trans = Transition(obs_n, r.obs, action, logp, v, jnp.zeros_like(v), done)
+        data = StepData(term, trunc, v_final, r_env)
+        seg = SegmentData(r.env_state, a_env, s_st, done, r_env)
+        return r._replace(env_state=next_state, obs=next_obs, key=key), (trans, data, seg)
 
-        ep, st = step_stats(r.episode, st, total, r_env, comps, done, n_envs)
-        trans = Transition(obs_n, r.obs, action, logp, v, train_reward, done)
-        r = r._replace(
-            env_state=next_state, obs=next_obs, ret_stats=ret_stats, ret_acc=ret_acc, episode=ep, key=key
-        )
-        return (r, st), trans
+    def reward_step(
+        carry: tuple[P.RunningStats, jax.Array, EpisodeAcc, EpisodeStats],
+        step: tuple[jax.Array, StepData, jax.Array],
+    ):
+        """A step's reward into the reward to train on (scaled, truncations bootstrapped) and the stats."""
+        ret_stats, ret_acc, ep, st = carry
+        total, data, done = step
+        ret_stats, ret_acc, scaled = scale_reward(cfg, ret_stats, ret_acc, total, done)
+        train_reward = scaled + cfg.gamma * data.v_final * (data.truncated & ~data.terminated)
+        ep, st = episode_stats(ep, st, total, data.env_reward, done)
+        return (ret_stats, ret_acc, ep, st), train_reward
 
     def loss_fn(params: P.AgentParams, batch: Transition, adv: jax.Array, target: jax.Array):
         out = P.policy_out(params, torso, batch.obs, cfg.activation)
@@ -385,20 +435,49 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         )
         return r._replace(params=params, opt_state=opt_state)
 
-    def one_update(carry: tuple[Runner, ChunkStats], _: None):
-        (r, st), traj = jax.lax.scan(env_step, carry, None, length=n_steps)
+    def optimise(r: Runner, traj: Transition) -> Runner:
+        """GAE over the rollout (rewards filled in), the PPO epochs, then the observation statistics."""
         last_v = P.value(r.params, torso, norm_obs(r.obs_stats, r.obs), cfg.activation)
         adv, target = compute_gae(traj.reward, traj.value, traj.done, last_v, cfg.gamma, cfg.gae_lambda)
         key, k_upd = jax.random.split(r.key)
         r = update(r._replace(key=key), traj, adv, target, k_upd)
         if cfg.normalize_obs:
             r = r._replace(obs_stats=r.obs_stats.update(traj.raw_obs.reshape(-1, obs_dim)))
-        return (r, st), None
+        return r
 
-    def chunk(r: Runner) -> tuple[Runner, ChunkStats]:
-        st = ChunkStats.empty(width)
-        (r, st), _ = jax.lax.scan(one_update, (r, st), None, length=chunk_updates)
-        return r, st
+    def rollout(r: Runner):
+        r, (traj, data, seg) = jax.lax.scan(lambda c, _: act(c), r, None, length=n_steps)
+        return r, traj, data, seg
+
+    def learn(r: Runner, traj: Transition, data: StepData, total: jax.Array):
+        carry = (r.ret_stats, r.ret_acc, r.episode, EpisodeStats.empty())
+        (ret_stats, ret_acc, ep, st), rewards = jax.lax.scan(reward_step, carry, (total, data, traj.done))
+        r = r._replace(ret_stats=ret_stats, ret_acc=ret_acc, episode=ep)
+        return optimise(r, traj._replace(reward=rewards)), st
+
+    chunk = None
+    if reward is not None:
+        v_reward = jax.vmap(reward, in_axes=(None, 0, 0, 0, 0))
+
+        def env_step(carry: tuple[Runner, EpisodeStats, CompStats], _: None):
+            r, est, cst = carry
+            r2, (trans, data, seg) = act(r)
+            total, comps = v_reward(r.cand, seg.states, seg.actions, seg.next_states, seg.env_reward)
+            inner = (r2.ret_stats, r2.ret_acc, r2.episode, est)
+            (ret_stats, ret_acc, ep, est), train_reward = reward_step(inner, (total, data, seg.done))
+            r2 = r2._replace(ret_stats=ret_stats, ret_acc=ret_acc, episode=ep)
+            return (r2, est, cst.add(CompStats.of(comps))), trans._replace(reward=train_reward)
+
+        def one_update(carry: tuple[Runner, EpisodeStats, CompStats], _: None):
+            (r, est, cst), traj = jax.lax.scan(env_step, carry, None, length=n_steps)
+            return (optimise(r, traj), est, cst), None
+
+        def fused_chunk(r: Runner) -> tuple[Runner, ChunkStats]:
+            carry = (r, EpisodeStats.empty(), CompStats.empty(width))
+            (r, est, cst), _ = jax.lax.scan(one_update, carry, None, length=chunk_updates)
+            return r, ChunkStats(est, cst)
+
+        chunk = fused_chunk
 
     def evaluate(r: Runner, key: jax.Array) -> EvalOut:
         n = cfg.eval_episodes
@@ -409,7 +488,6 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
         acc0 = {
             "length": zeros,
             "env_return": zeros,
-            "reward_return": zeros,
             "terminated": jnp.zeros((n,), bool),
             "ended": jnp.zeros((n,), bool),
             **{k: jnp.zeros_like(v, jnp.float32) for k, v in sig0.items()},
@@ -426,7 +504,6 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
                 action, _ = P.sample_action(k_act, out, r.params.log_std, spec)
             a_env = P.env_action(action, spec)
             obs2, state2, r_env, term, trunc = v_step(jax.random.split(k, n), state, a_env)
-            total, _ = v_reward(r.cand, state, a_env, state2, r_env)
             live = ~acc["ended"]
             lf = live.astype(jnp.float32)
             sig = v_signals(state, a_env, state2, term)
@@ -434,7 +511,6 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
                 **acc,
                 "length": acc["length"] + lf,
                 "env_return": acc["env_return"] + lf * r_env,
-                "reward_return": acc["reward_return"] + lf * total,
                 "terminated": acc["terminated"] | (live & term),
                 "ended": acc["ended"] | (live & (term | trunc)),
                 **{k2: acc[k2] + lf * v for k2, v in sig.items()},
@@ -447,12 +523,10 @@ def build_program(task: Task, cfg: PPOConfig, reward: Callable, width: int, chun
             jnp.asarray(fitness, jnp.float32),
             {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()},
             jnp.mean(acc["env_return"]),
-            jnp.mean(acc["reward_return"]),
             jnp.mean(acc["length"]),
         )
 
-    parts = Parts(cfg, spec, torso, obs_dim, width, v_step, v_reset, v_reward, norm_obs, update)
-    return Program(init, chunk, evaluate, parts)
+    return Program(init, chunk, evaluate, Parts(rollout, learn))
 
 
 # --- the driver ---------------------------------------------------------------------------------------
@@ -462,6 +536,18 @@ def _chunk_updates(per_checkpoint: int) -> int:
     """Largest divisor of the checkpoint interval that still gives a few progress ticks per interval."""
     target = max(1, math.ceil(per_checkpoint / 4))
     return max(d for d in range(1, target + 1) if per_checkpoint % d == 0)
+
+
+def run_slots(n: int) -> int:
+    """The run count a batch of `n` runs is padded to: 2, 3, 4, 6, 8, 12, 16, 24, 32, ... (powers of two
+    and three times powers of two), so that batches of nearby sizes share compiled programs, at most a
+    third of the batch's training is spent on padding, and a lone run is computed as in any batch."""
+    base = 2
+    while True:
+        for size in (base, base * 3 // 2):
+            if size >= n:
+                return size
+        base *= 2
 
 
 def init_runs(init: Callable[..., Any], keys: jax.Array, cands: jax.Array) -> Any:
@@ -474,19 +560,21 @@ def init_runs(init: Callable[..., Any], keys: jax.Array, cands: jax.Array) -> An
     with every thread idle. With one matrix per call the kernel runs inline. `init_hlo` exposes the
     compiled text so a test can check that no batched QR remains.
     """
-    return _init_fn(init)(keys, cands)
+    return init_fn(init)(keys, cands)
 
 
-def _init_fn(init: Callable[..., Any]) -> Any:
+def init_fn(init: Callable[..., Any]) -> Any:
+    """`init` over a batch of (key, candidate index) pairs, jitted, one run at a time (see `init_runs`)."""
     return jax.jit(lambda k, c: jax.lax.map(lambda kc: init(*kc), (k, c)))
 
 
 def init_hlo(init: Callable[..., Any], keys: jax.Array, cands: jax.Array) -> str:
     """The optimised HLO text of `init_runs` for these arguments (for tests)."""
-    return _init_fn(init).lower(keys, cands).compile().as_text()
+    return init_fn(init).lower(keys, cands).compile().as_text()
 
 
-def _finite(tree: Any) -> jax.Array:
+def finite_params(tree: Any) -> jax.Array:
+    """Whether every floating-point leaf of `tree` is finite (one run's parameters)."""
     leaves = [
         jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)
     ]
@@ -501,15 +589,16 @@ def train(
     progress: Callable[[ProgressInfo], None] | None = None,
     pad_single: bool = True,
     host: Sequence[HostReward] = (),
+    fused: bool = False,
 ) -> list[TrainResult]:
-    """Train every (reward, seed) pair in one compiled program; results in candidate-major order.
+    """Train every (reward, seed) pair in one batch of vmapped runs; results in candidate-major order.
 
     Rewards are trusted programs executed in this process (built-in baselines, the user's own
     files). LLM-written code must be checked and trained through `rewardlab.sandbox` instead.
-    See `train_fns` for `pad_single` and `host`.
+    See `train_fns` for `pad_single`, `host` and `fused`.
     """
     named = [(prog.name, load_reward_fn(prog)) for prog in rewards]
-    return train_fns(task, named, config, seeds, progress, pad_single, host)
+    return train_fns(task, named, config, seeds, progress, pad_single, host, fused)
 
 
 def train_fns(
@@ -520,21 +609,28 @@ def train_fns(
     progress: Callable[[ProgressInfo], None] | None = None,
     pad_single: bool = True,
     host: Sequence[HostReward] = (),
+    fused: bool = False,
 ) -> list[TrainResult]:
     """`train` for reward callables that are already loaded.
 
-    A run's numbers never depend on which other runs share its batch: XLA computes every batch
-    of two or more runs identically per run. A batch of exactly one is compiled differently (XLA
-    drops the size-1 axis and picks other kernels), so by default a lone run is padded with a
-    throw-away twin to keep results bit-identical to the same run inside any batch. That costs
-    about 1.5x for single runs; `pad_single=False` trades the guarantee for speed.
+    Each update runs as rollout -> reward -> learn (`rewardlab.engines.split_loop`): only the reward
+    program is compiled per batch; the rest is the same program for every batch on this task and config,
+    served by the compilation cache. `fused=True` compiles the older single program that steps, rewards
+    and updates together instead (same numbers up to float rounding in the reward; kept as the
+    benchmark's baseline; not with `host`).
+
+    A run's numbers never depend on which other runs share its batch: XLA computes every batch of two
+    or more runs identically per run. By default (`pad_single`) the batch is padded with throw-away
+    copies of its first run to the next of a few fixed sizes (`run_slots`: 2, 3, 4, 6, 8, 12, ...), so
+    that batches of nearby sizes share compiled programs and a lone run keeps its in-batch numbers
+    (a batch of exactly one is compiled differently: XLA drops the size-1 axis). `pad_single=False`
+    trains exactly the runs asked for (host trainings use it: padding would multiply an LLM's work).
 
     `host` adds host reward sources (`rewardlab.rewards.host`: an LLM judge, a VLM) to every run's reward:
-    each update then runs as rollout (compiled) -> every source on the whole batch's segment (here, in
-    Python) -> returns and update (compiled), see `rewardlab.engines.host_loop`. A step's reward is the
-    code reward's total plus the sum of the host components; the host components are recorded at each
-    checkpoint beside the code reward's, and each source's `stats()` goes into every result's
-    `extra["host_rewards"]`. Without `host` the all-compiled program runs, unchanged.
+    every source is called once per update on the whole batch's segment, here in Python. A step's reward
+    is the code reward's total plus the sum of the host components; the host components are recorded at
+    each checkpoint beside the code reward's, and each source's `stats()` goes into every result's
+    `extra["host_rewards"]`.
     """
     if not named_fns:
         raise ValueError("train needs at least one reward")
@@ -544,6 +640,8 @@ def train_fns(
     for src in host:
         if not isinstance(src, HostReward):
             raise TypeError(f"{type(src).__name__} is not a host reward source (rewardlab.rewards.host)")
+    if host and fused:
+        raise ValueError("host reward sources need the split program (fused=False)")
     enable_compilation_cache()
     cfg = config or task.ppo
     prepared = prepare_rewards(task, named_fns)
@@ -556,9 +654,45 @@ def train_fns(
     if host:
         _check_host_names(host, good)
     if good:
-        for res in _train_batch(task, cfg, good, list(seeds), progress, pad_single, host):
+        for res in _train_batch(task, cfg, good, list(seeds), progress, pad_single, host, fused):
             results[(res.candidate, res.seed)] = res
     return [results[(p.name, s)] for p in prepared for s in seeds]
+
+
+class _Programs(NamedTuple):
+    runner: Any
+    chunk: Callable[[Any], tuple[Any, ChunkStats]]
+    evaluate: Callable[[Any, jax.Array], EvalOut]
+    finite: Callable[[Any], jax.Array]
+
+
+def _programs(
+    task: Task,
+    cfg: PPOConfig,
+    prepared: list[PreparedReward],
+    width: int,
+    chunk_updates: int,
+    keys: jax.Array,
+    cands: jax.Array,
+    host: tuple[HostReward, ...],
+    fused: bool,
+) -> _Programs:
+    """The initial runner and the compiled chunk, evaluation and NaN check for this batch."""
+    reward = batched_reward(prepared, width)
+    if not fused:
+        from rewardlab.engines.split_loop import SplitChunk, compiled_programs
+
+        progs = compiled_programs(task, cfg, int(keys.shape[0]))
+        chunk = SplitChunk(progs, reward, chunk_updates, host)
+        return _Programs(progs.init(keys, cands), chunk, progs.evaluate, progs.finite)
+    prog = build_program(task, cfg, reward, width, chunk_updates)
+    runner = init_runs(prog.init, keys, cands)
+    return _Programs(
+        runner,
+        jax.jit(jax.vmap(prog.chunk)).lower(runner).compile(),
+        jax.jit(jax.vmap(prog.evaluate)).lower(runner, keys).compile(),
+        jax.jit(jax.vmap(finite_params)).lower(runner.params).compile(),
+    )
 
 
 def _train_batch(
@@ -567,20 +701,20 @@ def _train_batch(
     prepared: list[PreparedReward],
     seeds: list[int],
     progress: Callable[[ProgressInfo], None] | None,
-    pad_single: bool,
+    pad: bool,
     host: tuple[HostReward, ...] = (),
+    fused: bool = False,
 ) -> list[TrainResult]:
     width = max(1, max(len(p.components) for p in prepared))
     host_names = tuple(c for src in host for c in src.components)
     per_cp = cfg.num_updates // cfg.n_checkpoints
     chunk_updates = _chunk_updates(per_cp)
     chunks_per_cp = per_cp // chunk_updates
-    prog = build_program(task, cfg, batched_reward(prepared, width), width, chunk_updates)
 
     runs = [(ci, s) for ci in range(len(prepared)) for s in seeds]
     n_real = len(runs)
-    if pad_single and n_real == 1:
-        runs = runs * 2
+    if pad:
+        runs += [runs[0]] * (run_slots(n_real) - n_real)
     keys = jnp.stack([jax.random.PRNGKey(s) for _, s in runs])
     cands = jnp.asarray([ci for ci, _ in runs], jnp.int32)
     eval_keys = [
@@ -589,15 +723,9 @@ def _train_batch(
     ]
 
     t0 = time.perf_counter()
-    runner = init_runs(prog.init, keys, cands)
-    if host:
-        from rewardlab.engines.host_loop import host_chunk
-
-        chunk_fn = host_chunk(prog, runner, host, chunk_updates)
-    else:
-        chunk_fn = jax.jit(jax.vmap(prog.chunk)).lower(runner).compile()
-    eval_fn = jax.jit(jax.vmap(prog.evaluate)).lower(runner, eval_keys[0]).compile()
-    finite_fn = jax.jit(jax.vmap(_finite)).lower(runner.params).compile()
+    progs = _programs(task, cfg, prepared, width, chunk_updates, keys, cands, host, fused)
+    runner, chunk_fn = progs.runner, progs.chunk
+    jax.block_until_ready(runner)
     compile_s = time.perf_counter() - t0
 
     n = len(runs)
@@ -616,11 +744,12 @@ def _train_batch(
             st = jax.tree.map(np.asarray, st)
             train_s += time.perf_counter() - t
             chunks_done += 1
-            acc = st if acc is None else _merge(acc, st)
+            acc = st if acc is None else merge_stats(acc, st)
             if progress is not None:
                 progress(ProgressInfo(chunks_done * steps_per_chunk, total_steps, None, best))
-        finite = np.asarray(finite_fn(runner.params))
-        ev = jax.tree.map(np.asarray, eval_fn(runner, eval_keys[cp]))
+        assert acc is not None
+        finite = np.asarray(progs.finite(runner.params))
+        ev = jax.tree.map(np.asarray, progs.evaluate(runner, eval_keys[cp]))
         step = (cp + 1) * per_cp * cfg.batch_size
         for i, (ci, _) in enumerate(runs):
             if failed_at[i] is not None:
@@ -639,7 +768,7 @@ def _train_batch(
         if all(f is not None for f in failed_at):
             break
 
-    extra: dict[str, Any] = {"batch_runs": n_real}
+    extra: dict[str, Any] = {"batch_runs": n_real, "run_slots": n, "program": "fused" if fused else "split"}
     if host:
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
         extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
@@ -664,16 +793,14 @@ def _train_batch(
     return results
 
 
-def _merge(a: ChunkStats, b: ChunkStats) -> ChunkStats:
+def merge_stats(a: ChunkStats, b: ChunkStats) -> ChunkStats:
+    """Two chunks' (or updates') statistics as one (numpy, one row per run)."""
+    ea, eb, ca, cb = a.episodes, b.episodes, a.comps, b.comps
     return ChunkStats(
-        a.episodes + b.episodes,
-        a.reward_return + b.reward_return,
-        a.env_return + b.env_return,
-        a.length + b.length,
-        a.comp_sum + b.comp_sum,
-        np.minimum(a.comp_min, b.comp_min),
-        np.maximum(a.comp_max, b.comp_max),
-        a.comp_count + b.comp_count,
+        EpisodeStats(*(x + y for x, y in zip(ea, eb, strict=True))),
+        CompStats(
+            ca.sum + cb.sum, np.minimum(ca.min, cb.min), np.maximum(ca.max, cb.max), ca.count + cb.count
+        ),
     )
 
 
@@ -695,26 +822,27 @@ def _source_name(src: HostReward) -> str:
 def _checkpoint(
     step: int, seconds: float, slots: Sequence[tuple[int, str]], ev: EvalOut, st: ChunkStats, i: int
 ) -> Checkpoint:
-    episodes = float(st.episodes[i])
+    eps = st.episodes
+    episodes = float(eps.episodes[i])
     per_ep = (lambda x: float(x[i]) / episodes) if episodes > 0 else (lambda x: math.nan)
-    count = max(float(st.comp_count[i]), 1.0)
+    cs = st.comps
+    count = max(float(cs.count[i]), 1.0)
     comps = {
         name: ComponentStats(
-            mean=float(st.comp_sum[i][j]) / count, min=float(st.comp_min[i][j]), max=float(st.comp_max[i][j])
+            mean=float(cs.sum[i][j]) / count, min=float(cs.min[i][j]), max=float(cs.max[i][j])
         )
         for j, name in slots
     }
     metrics = {k: float(v[i]) for k, v in ev.metrics.items()}
     metrics["env_return"] = float(ev.env_return[i])
-    metrics["reward_return"] = float(ev.reward_return[i])
     metrics["episode_length"] = float(ev.length[i])
     return Checkpoint(
         step=step,
         fitness=float(ev.fitness[i]),
         eval_metrics=metrics,
-        reward_return=per_ep(st.reward_return),
-        env_return=per_ep(st.env_return),
-        episode_length=per_ep(st.length),
+        reward_return=per_ep(eps.reward_return),
+        env_return=per_ep(eps.env_return),
+        episode_length=per_ep(eps.length),
         components=comps,
         seconds=seconds,
     )
