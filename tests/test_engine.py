@@ -58,6 +58,58 @@ def test_batch_gives_each_candidate_the_result_it_gets_alone():
     assert both[0].checkpoints != both[1].checkpoints  # different rewards really train differently
 
 
+def test_split_program_trains_exactly_like_the_fused_one():
+    """rollout -> reward -> learn (the default) against the single fused program: same training, same
+    evaluations; only the component statistics may differ in the last bits (summed in another order)."""
+    split = ppo_jax.train(CARTPOLE, [CARTPOLE.human, CARTPOLE.sparse], TINY, seeds=[3])
+    fused = ppo_jax.train(CARTPOLE, [CARTPOLE.human, CARTPOLE.sparse], TINY, seeds=[3], fused=True)
+    for s, f in zip(split, fused, strict=True):
+        assert (s.extra["program"], f.extra["program"]) == ("split", "fused")
+        assert len(s.checkpoints) == len(f.checkpoints) == TINY.n_checkpoints
+        for cs, cf in zip(s.checkpoints, f.checkpoints, strict=True):
+            assert dataclasses.replace(cs, seconds=0.0, components={}) == dataclasses.replace(
+                cf, seconds=0.0, components={}
+            )
+            assert cs.components.keys() == cf.components.keys()
+            for name, stat in cs.components.items():
+                other = cf.components[name]
+                assert (stat.min, stat.max) == (other.min, other.max)
+                assert stat.mean == pytest.approx(other.mean, rel=1e-5, abs=1e-9)
+
+
+def test_a_new_reward_compiles_only_the_reward_program(caplog):
+    """The reward-free programs (init, rollout, learn, evaluation, NaN check) of a second batch with new
+    reward code come from the persistent compilation cache, as they do in a search's next sandboxed
+    process; only the reward program (`one_run`) is compiled anew. JAX's cache logs name each program."""
+    import logging
+    import re
+
+    import jax
+
+    from rewardlab.engines import split_loop
+
+    ppo_jax.train(CARTPOLE, [CARTPOLE.sparse], TINY, seeds=[0])  # the reward-free programs are in the cache
+    split_loop._CACHE.clear()  # forget this process's programs: trace and look up again, like a new process
+    jax.clear_caches()
+    scaled = CARTPOLE.human.source.replace("def compute_reward(", "def _human(", 1) + (
+        "\n\ndef compute_reward(state, action, next_state):\n"
+        "    total, comps = _human(state, action, next_state)\n"
+        "    return total * 1.2345, comps\n"
+    )
+    with caplog.at_level(logging.DEBUG, logger="jax._src.compiler"), caplog.at_level(
+        logging.DEBUG, logger="jax._src.compilation_cache"
+    ):
+        (res,) = ppo_jax.train(CARTPOLE, [RewardProgram("new", scaled)], TINY, seeds=[0])
+    assert res.status == "ok"
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    read = set(re.findall(r"Persistent compilation cache hit for '(\w+)'", text))
+    written = set(re.findall(r"Writing (\w+) to persistent compilation cache", text))
+    reward_free = {"jit_rollout", "jit_learn", "jit_evaluate", "jit_finite_params"}
+    assert {"jit_rollout", "jit_learn", "jit_evaluate"} <= read, (read, written)
+    assert not written & reward_free, written
+    assert "jit_one_run" in written | read
+
+
 BREAKOUT = tasks.get("Breakout-MinAtar")
 DEEP_SEA = tasks.get("DeepSea-20")
 # The CNN torso's smallest program, on DeepSea's 20x20 grid (its 20-step episodes compile and evaluate
@@ -204,7 +256,7 @@ def _cnn_init():
     return ppo_jax.build_program(BREAKOUT, cfg, ppo_jax.batched_reward(prepared, 1), 1, 1).init
 
 
-# --- host reward sources (rewardlab.engines.host_loop) ----------------------------------------------
+# --- host reward sources (rewardlab.engines.split_loop) ---------------------------------------------
 
 
 class _ObjectiveOnHost:
