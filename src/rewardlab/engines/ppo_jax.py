@@ -1,15 +1,20 @@
-"""PPO in JAX, one compiled program for a whole batch of reward candidates x seeds.
+"""PPO in JAX for a whole batch of reward candidates x seeds, vmapped over runs.
 
-Read top to bottom: records, reward batching, one rollout step, GAE, the PPO update, a training
-chunk, greedy evaluation, and the Python driver `train`.
+Read top to bottom: records, reward batching, GAE, the per-run program (one environment step, the
+PPO update, the fused chunk, greedy evaluation), and the Python driver `train`.
 
-Why it is shaped like this (measured on a 2-core CPU, see benchmarks/engine.py):
-* everything from environment step to optimiser step runs under `jax.jit`, with environments
-  `vmap`ped inside a run and runs `vmap`ped over (candidate, seed) pairs;
-* different reward functions share one program through `lax.switch` on a per-run candidate
-  index, so a batch of 16 candidates compiles about as fast as one;
+Why it is shaped like this (measured on a 2-core CPU, see benchmarks/engine.py and
+benchmarks/compile_split.py):
+* environment step, reward and optimiser step all run compiled, with environments `vmap`ped inside a
+  run and runs `vmap`ped over (candidate, seed) pairs;
+* different reward functions share one program through `lax.switch` on a per-run candidate index, so
+  a batch of 16 candidates compiles about as fast as one;
+* each update runs as three programs, rollout -> reward -> learn (`rewardlab.engines.split_loop`), of
+  which only the small reward program depends on the candidates: the others are compiled once per task,
+  config and run count and then come from JAX's persistent cache (a search's next batch compiled in
+  0.34x the time of the older fused program, which `fused=True` still builds);
 * training runs in chunks of updates with a Python loop between chunks for progress bars, NaN
-  checks and evaluation checkpoints; a chunk is one call into the compiled program.
+  checks and evaluation checkpoints.
 The environment is auto-reset by hand so that the reward sees the true final state of an episode,
 and time-limit truncations are bootstrapped with the value of that final state.
 """
@@ -253,7 +258,7 @@ def scale_reward(
 ) -> tuple[P.RunningStats, jax.Array, jax.Array]:
     """(return statistics, running discounted return, reward to train on): the reward divided by the
     running standard deviation of discounted returns when the config normalises rewards, else as is.
-    Shared by the fused program and the host path (`engines.host_loop`), so both train on the same."""
+    Shared by the fused program and the split one (`engines.split_loop`), so both train on the same."""
     if not cfg.normalize_reward:
         return ret_stats, ret_acc, total
     ret_acc = ret_acc * cfg.gamma + total
@@ -680,10 +685,8 @@ def _programs(
     """The initial runner and the compiled chunk, evaluation and NaN check for this batch."""
     reward = batched_reward(prepared, width)
     if not fused:
-        from rewardlab.engines.split_loop import SplitChunk, compiled_programs
-
-        progs = compiled_programs(task, cfg, int(keys.shape[0]))
-        chunk = SplitChunk(progs, reward, chunk_updates, host)
+        progs = split_loop.compiled_programs(task, cfg, int(keys.shape[0]))
+        chunk = split_loop.SplitChunk(progs, reward, chunk_updates, host)
         return _Programs(progs.init(keys, cands), chunk, progs.evaluate, progs.finite)
     prog = build_program(task, cfg, reward, width, chunk_updates)
     runner = init_runs(prog.init, keys, cands)
@@ -850,6 +853,10 @@ def _checkpoint(
 
 ENGINE = Engine(
     name="ppo_jax",
-    summary="PPO in JAX: one compiled program per batch of reward candidates x seeds (gymnax-API tasks)",
+    summary="PPO in JAX: a batch of reward candidates x seeds vmapped together (gymnax-API tasks)",
     train_fns=train_fns,
 )
+
+# The split driver imports this module's records, so it is imported last; importing the engine loads it
+# (the sandboxed training child imports engines before it hardens itself, see docs/engines.md).
+from rewardlab.engines import split_loop  # noqa: E402
