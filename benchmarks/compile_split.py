@@ -13,8 +13,13 @@ batch so machine load hits both alike. Printed per mode: the first (cold) batch'
 median compile seconds and process wall time of the later batches, the compile share of their wall time,
 and split/fused ratios.
 
+`--train-speed` instead compares training time only (compile excluded), in one process: the human
+reward on `--cands` seeds, `--steps` steps (default 65,536), fused and split alternating `--batches` times;
+it prints each pair's split/fused ratio and their median.
+
 Run: python benchmarks/compile_split.py                       (CartPole, Pendulum, Acrobot; ~10 min)
      python benchmarks/compile_split.py --tasks CartPole-v1 --batches 3 --cands 4
+     python benchmarks/compile_split.py --train-speed --tasks CartPole-v1 Pendulum-v1 --batches 5
 """
 
 from __future__ import annotations
@@ -68,6 +73,27 @@ def child(mode: str, task_name: str, batch: int, n_cands: int, steps: int) -> No
     }))
 
 
+def train_speed(task_name: str, n_runs: int, pairs: int, steps: int) -> None:
+    """Training seconds of the fused and the split program, alternating in one process (compile excluded)."""
+    import dataclasses
+
+    from rewardlab import tasks
+    from rewardlab.engines import ppo_jax
+
+    task = tasks.get(task_name)
+    cfg = dataclasses.replace(task.ppo, total_timesteps=steps)
+    ratios = []
+    for p in range(pairs):
+        secs = {}
+        for mode in MODES if p % 2 == 0 else MODES[::-1]:
+            res = ppo_jax.train(task, [task.human], cfg, seeds=list(range(n_runs)), fused=mode == "fused")
+            secs[mode] = res[0].train_seconds
+        ratios.append(secs["split"] / secs["fused"])
+        print(json.dumps({"task": task_name, "pair": p, **secs, "split/fused": ratios[-1]}), flush=True)
+    print(f"{task_name}: {n_runs} runs x {steps} steps, training time split/fused per pair "
+          f"{[round(r, 3) for r in ratios]}, median {statistics.median(ratios):.3f}")
+
+
 def run_child(mode: str, task: str, batch: int, args, cache: str) -> dict:
     env = {**os.environ, "REWARDLAB_JAX_CACHE": cache}
     cmd = [sys.executable, __file__, "--child", mode, task, str(batch), str(args.cands), str(args.steps)]
@@ -85,13 +111,18 @@ def main() -> int:
     ap.add_argument("--tasks", nargs="+", default=["CartPole-v1", "Pendulum-v1", "Acrobot-v1"])
     ap.add_argument("--batches", type=int, default=4, help="batches per task and mode (the first is cold)")
     ap.add_argument("--cands", type=int, default=8, help="reward candidates per batch (1 seed each)")
-    ap.add_argument("--steps", type=int, default=0, help="env steps per run (0: the task's search budget)")
+    ap.add_argument("--steps", type=int, default=0, help="env steps per run (0: the task's PPO budget)")
+    ap.add_argument("--train-speed", action="store_true", help="compare training time only, in one process")
     ap.add_argument("--out", default=None, help="write all rows as JSON here")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         mode, task, batch, cands, steps = args.child
         child(mode, task, int(batch), int(cands), int(steps))
+        return 0
+    if args.train_speed:
+        for task in args.tasks:
+            train_speed(task, args.cands, args.batches, args.steps or 65_536)
         return 0
     rows = []
     summary = []
