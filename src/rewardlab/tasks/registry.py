@@ -39,6 +39,7 @@ def _load_builtins() -> None:
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
         from rewardlab.tasks import bsuite, classic, minatar, ultimatum, xland  # noqa: F401  (they register on import)
+        from rewardlab.tasks import crafting  # noqa: F401  (Crafting-v0, for ELLM)
 
 
 def _entry_points() -> dict[str, EntryPoint]:
