@@ -49,12 +49,14 @@ MAX_ITEM = 9
 TILES = ("grass", "tree", "water", "stone", "coal", "iron", "table", "furnace")
 GRASS, TREE, WATER, STONE, COAL, IRON, TABLE, FURNACE = range(len(TILES))
 OUT = len(TILES)  # outside the world, in the agent's view
-TILE_PROBS = (0.58, 0.16, 0.07, 0.12, 0.04, 0.03, 0.0, 0.0)  # how the world is drawn (tables, furnaces: placed)
+TILE_PROBS = (0.58, 0.16, 0.07, 0.12, 0.04, 0.03, 0.0, 0.0)  # world draw (tables, furnaces: only placed)
 
 _CUMULATIVE = tuple(float(x) for x in np.cumsum(TILE_PROBS)[:-1])
 
-ITEMS = ("wood", "stone", "coal", "iron", "drink", "wood_pickaxe", "stone_pickaxe", "iron_pickaxe", "wood_sword")
-WOOD, STONE_I, COAL_I, IRON_I, DRINK, WOOD_PICKAXE, STONE_PICKAXE, IRON_PICKAXE, WOOD_SWORD = range(len(ITEMS))
+ITEMS = (
+    "wood", "stone", "coal", "iron", "drink", "wood_pickaxe", "stone_pickaxe", "iron_pickaxe", "wood_sword",
+)
+(WOOD, STONE_I, COAL_I, IRON_I, DRINK, WOOD_PICKAXE, STONE_PICKAXE, IRON_PICKAXE, WOOD_SWORD) = range(9)
 
 ACHIEVEMENTS = (
     "collect_wood",
@@ -128,17 +130,17 @@ class CraftingWorld(environment.Environment[EnvState, EnvParams]):
         iron_pickaxe = (a == 11) & near_table & near_furnace & has[WOOD] & has[COAL_I] & has[IRON_I]
         wood_sword = (a == 12) & near_table & has[WOOD]
 
-        i = lambda b: b.astype(jnp.int32)  # noqa: E731
         delta = jnp.stack([
-            i(wood) - i(place_table) - i(wood_pickaxe) - i(stone_pickaxe) - i(iron_pickaxe) - i(wood_sword),
-            i(stone) - i(place_stone) - i(place_furnace) - i(stone_pickaxe),
-            i(coal) - i(iron_pickaxe),
-            i(iron) - i(iron_pickaxe),
-            i(drink),
-            i(wood_pickaxe),
-            i(stone_pickaxe),
-            i(iron_pickaxe),
-            i(wood_sword),
+            _n(wood) - _n(place_table) - _n(wood_pickaxe) - _n(stone_pickaxe) - _n(iron_pickaxe)
+            - _n(wood_sword),
+            _n(stone) - _n(place_stone) - _n(place_furnace) - _n(stone_pickaxe),
+            _n(coal) - _n(iron_pickaxe),
+            _n(iron) - _n(iron_pickaxe),
+            _n(drink),
+            _n(wood_pickaxe),
+            _n(stone_pickaxe),
+            _n(iron_pickaxe),
+            _n(wood_sword),
         ])
         inventory = jnp.clip(inv + delta, 0, MAX_ITEM)
         new_tile = jnp.select(
@@ -146,7 +148,8 @@ class CraftingWorld(environment.Environment[EnvState, EnvParams]):
             [GRASS, STONE, TABLE, FURNACE],
             tile,
         )
-        world = state.world.at[cell[0], cell[1]].set(jnp.where(inside, new_tile, state.world[cell[0], cell[1]]))
+        old = state.world[cell[0], cell[1]]
+        world = state.world.at[cell[0], cell[1]].set(jnp.where(inside, new_tile, old))
         events = jnp.stack([
             wood, drink, place_table, wood_pickaxe, wood_sword, stone, place_stone, stone_pickaxe, coal,
             place_furnace, iron, iron_pickaxe,
@@ -198,6 +201,10 @@ class CraftingWorld(environment.Environment[EnvState, EnvParams]):
     def observation_space(self, params: Any) -> spaces.Box:
         size = VIEW * VIEW * (len(TILES) + 1) + 4 + len(ITEMS)
         return spaces.Box(0.0, 1.0, (size,), jnp.float32)
+
+
+def _n(flag: jax.Array) -> jax.Array:
+    return flag.astype(jnp.int32)
 
 
 def local_view(world: jax.Array, pos: jax.Array) -> jax.Array:
@@ -304,7 +311,7 @@ def suggest_goals(state_caption: str) -> list[str]:
     if "water" in see:
         goals.append("drink water")
     if wood >= 1 and not table and "table" not in see:
-        goals.append("place a crafting table")
+        goals.append("place a table")
     if table and wood >= 1 and not wp:
         goals.append("make a wood pickaxe")
     if table and wood >= 1 and "wood sword" not in have:
