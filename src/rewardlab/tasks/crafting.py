@@ -41,9 +41,9 @@ from rewardlab.tasks.registry import register
 
 NAME = "Crafting-v0"
 GRID = 9
-VIEW = 7  # the agent sees the VIEW x VIEW tiles centred on itself
+VIEW = 5  # the agent sees the VIEW x VIEW tiles centred on itself
 RADIUS = VIEW // 2
-MAX_STEPS = 150
+MAX_STEPS = 100
 MAX_ITEM = 9
 
 TILES = ("grass", "tree", "water", "stone", "coal", "iron", "table", "furnace")
