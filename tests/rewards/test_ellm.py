@@ -88,9 +88,16 @@ def segment(view, wood, actions, done, next_wood=None) -> Segment:
     return Segment(S(view, wood), np.asarray(actions), S(view, nxt), done, np.zeros(done.shape, np.float32))
 
 
+def by_a_tree(wood) -> Segment:
+    """Every step collects wood by a tree (the agent holds `wood`, then one more)."""
+    wood = np.asarray(wood)
+    return segment(np.zeros_like(wood), wood, np.full(wood.shape, 5), np.zeros(wood.shape, bool), wood + 1)
+
+
 def source(backend=None, **kw) -> ELLMReward:
     settings = kw.pop("settings", ELLMSettings(threshold=0.5))
-    return ELLMReward(toy_caption, backend or ScriptedBackend(script), StubEmbedder(), settings=settings, **kw)
+    backend = backend or ScriptedBackend(script)
+    return ELLMReward(toy_caption, backend, StubEmbedder(), settings=settings, **kw)
 
 
 def test_parse_goals_reads_lists_in_many_shapes():
@@ -129,8 +136,10 @@ def test_rewards_by_hand_with_achieved_goals_filtered_across_calls():
     out = check_output(src, seg, src(seg))["ellm"]
     np.testing.assert_allclose(out[:, 0], [0.8, 0.6, 0.0, 0.6, 0.0], atol=1e-6)
     # the next call continues the episode (achieved goals remembered), then it ends and a new one starts
-    seg2 = segment(view=[[0], [0], [0]], wood=[[3], [4], [5]], actions=[[5]] * 3, done=[[True], [False], [False]],
-                   next_wood=[[4], [5], [6]])
+    seg2 = segment(
+        view=[[0], [0], [0]], wood=[[3], [4], [5]], actions=[[5]] * 3, done=[[True], [False], [False]],
+        next_wood=[[4], [5], [6]],
+    )
     out2 = src(seg2)["ellm"]
     np.testing.assert_allclose(out2[:, 0], [0.0, 0.8, 0.6], atol=1e-6)
     st = src.stats()
@@ -143,9 +152,10 @@ def test_envs_and_runs_keep_their_own_episodes():
     src = source()
     # lead (runs=2, steps=2, envs=2): every env collects wood twice by a tree; no episode ends
     wood = np.array([[[0, 0], [1, 1]], [[0, 0], [1, 1]]])
-    seg = segment(np.zeros_like(wood), wood, np.full(wood.shape, 5), np.zeros(wood.shape, bool), next_wood=wood + 1)
+    seg = by_a_tree(wood)
     out = src(seg)["ellm"]
-    np.testing.assert_allclose(out, np.broadcast_to(np.array([0.8, 0.6])[None, :, None], out.shape), atol=1e-6)
+    expected = np.broadcast_to(np.array([0.8, 0.6])[None, :, None], out.shape)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
     assert src.stats()["requests"] == 2  # "a tree, 0 wood" and "a tree, 1 wood"
 
 
@@ -161,7 +171,7 @@ def test_repeated_captions_cost_nothing_and_bad_answers_give_no_goals():
     backend = ScriptedBackend(flaky)
     src = source(backend)
     wood = np.arange(4)[:, None]
-    seg = segment(np.zeros_like(wood), wood, np.full(wood.shape, 5), np.zeros(wood.shape, bool), next_wood=wood + 1)
+    seg = by_a_tree(wood)
     out = src(seg)["ellm"]
     np.testing.assert_allclose(out[:, 0], [0.0, 0.0, 0.0, 0.8], atol=1e-6)  # only the good answer pays
     st = src.stats()
@@ -185,9 +195,9 @@ def body_goals(body, _choice) -> str:
 
 
 def many_captions() -> Segment:
-    """Eight envs by a tree holding 0..7 wood, two steps each: eight distinct captions asked, then eight more."""
+    """Eight envs by a tree holding 0..7 wood, then 8..15: sixteen distinct captions."""
     wood = np.stack([np.arange(8), np.arange(8) + 8])
-    return segment(np.zeros_like(wood), wood, np.full(wood.shape, 5), np.zeros(wood.shape, bool), next_wood=wood + 1)
+    return by_a_tree(wood)
 
 
 def test_disk_cache_answers_a_second_source_without_requests(tmp_path):
@@ -222,8 +232,7 @@ def test_malformed_empty_and_slow_http_answers_give_no_goals(tmp_path):
         settings = ELLMSettings(threshold=0.5, concurrency=1, answer_timeout_s=1.0)
         src = source(backend, cache_dir=tmp_path, settings=settings)
         wood = np.arange(6)[None]
-        seg = segment(np.zeros_like(wood), wood, np.full(wood.shape, 5), np.zeros(wood.shape, bool),
-                      next_wood=wood + 1)
+        seg = by_a_tree(wood)
         out = src(seg)["ellm"]
     st = src.stats()
     assert st["failed"] == 2 and st["unclear"] == 1 and st["defaults"] == 3 and st["requests"] == 6

@@ -1,4 +1,4 @@
-"""Crafting-v0 (tasks/crafting.py): the tech tree's dynamics on hand-built worlds, captions, the scripted goals.
+"""Crafting-v0 (tasks/crafting.py): the tech tree on hand-built worlds, captions, the scripted goals.
 
 Every world here is drawn by hand, so each expected inventory, achievement and reward is worked out from
 the rules in the module docstring, not read from the code.
