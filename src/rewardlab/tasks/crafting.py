@@ -165,9 +165,9 @@ class CraftingWorld(environment.Environment[EnvState, EnvParams]):
             time=state.time + 1,
         )
         reward = jnp.sum(unlocked).astype(jnp.float32)
-        return self.get_obs(new), new, reward, self.is_terminal(new, params), {}
+        return self.get_obs(new), new, reward, self.is_terminated(new, params), {}
 
-    def is_terminal(self, state: EnvState, params: EnvParams) -> jax.Array:
+    def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
         """Episodes only end at the time limit (as Crafter's without dying)."""
         return jnp.asarray(False)
 
