@@ -245,6 +245,10 @@ _BUILDERS: dict[str, Callable[[str, Task, argparse.Namespace], Any]] = {
 
 def describe_stats(name: str, stats: dict[str, Any]) -> str:
     """One line of what a host source did, for the end of `rewardlab train`."""
+    if "suggestions_needed" in stats:
+        from rewardlab.rewards.ellm import describe
+
+        return f"{name}: {describe(stats)}"
     if "requests" in stats:
         return (
             f"{name}: {stats['episodes']:,} episodes judged, {stats['descriptions']} distinct descriptions, "
@@ -252,10 +256,6 @@ def describe_stats(name: str, stats: dict[str, Any]) -> str:
             f"{stats['defaults']} defaults ({stats['unknown']} unclear answers, {stats['failed']} failed "
             f"requests), ${stats['cost_usd']:.4f}"
         )
-    if "suggestions_needed" in stats:
-        from rewardlab.rewards.ellm import describe
-
-        return f"{name}: {describe(stats)}"
     if "frames_encoded" in stats:
         return (
             f"{name}: {stats['frames_encoded']:,.0f} frames scored in {stats['calls']:.0f} calls, "
