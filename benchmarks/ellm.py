@@ -134,9 +134,44 @@ def env_speed(n_envs: int = 256, n_steps: int = 1000) -> dict[str, float]:
     return {"steps_per_s": n_envs * n_steps / run_s, "compile_s": first - run_s, "n_envs": n_envs}
 
 
+GOALS_BY_TRANSITION = {
+    "You collected wood.": "collect wood",
+    "You drank water.": "drink water",
+    "You placed a table.": "place a table",
+    "You made a wood pickaxe.": "make a wood pickaxe",
+    "You made a wood sword.": "make a wood sword",
+    "You collected stone.": "collect stone",
+    "You placed stone.": "place stone",
+    "You made a stone pickaxe.": "make a stone pickaxe",
+    "You collected coal.": "collect coal",
+    "You placed a furnace.": "place a furnace",
+    "You collected iron.": "collect iron",
+    "You made an iron pickaxe.": "make an iron pickaxe",
+}
+"""Crafting-v0's transition captions and the scripted suggester's goal for the same achievement."""
+
+
+def similarity_table(embedder: SentenceEmbedder) -> list[str]:
+    """Each transition caption's cosine similarity to its own goal and to the closest other goal."""
+    captions, goals = list(GOALS_BY_TRANSITION), list(GOALS_BY_TRANSITION.values())
+    sims = embedder.encode(captions) @ embedder.encode(goals).T
+    lines = [
+        "| transition caption | its goal | similarity | closest other goal | similarity |",
+        "|---|---|---|---|---|",
+    ]
+    for i, caption in enumerate(captions):
+        other = max((j for j in range(len(goals)) if j != i), key=lambda j: sims[i, j])
+        lines.append(
+            f"| {caption} | {goals[i]} | {sims[i, i]:.2f} | {goals[other]} | {sims[i, other]:.2f} |"
+        )
+    return lines
+
+
 def speed_only() -> int:
     speed = env_speed()
-    rate = embedder_throughput(SentenceEmbedder())
+    embedder = SentenceEmbedder()
+    print("\n".join(similarity_table(embedder)))
+    rate = embedder_throughput(embedder)
     print(
         f"Crafting-v0 random policy, {speed['n_envs']} envs with a reset every step: "
         f"{speed['steps_per_s']:,.0f} steps/s (median of 3), compile {speed['compile_s']:.1f} s; "

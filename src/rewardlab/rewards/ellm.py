@@ -219,10 +219,10 @@ class ELLMReward:
         self._counts["steps"] += int(np.prod(lead))
         self._counts["events"] += len(events)
         self._counts["suggestions_needed"] += len(events)
+        if len(self.goals) > MAX_REMEMBERED:
+            self.goals.clear()  # the disk cache, when there is one, still answers them
         new = [c for c in dict.fromkeys(sc for _, sc in events.values()) if c not in self.goals]
         if new:
-            if len(self.goals) > MAX_REMEMBERED:
-                self.goals.clear()
             run_sync(self._ask_all(new))
         t2 = time.perf_counter()
         strings = {tc for tc, _ in events.values()}
