@@ -79,3 +79,14 @@ def test_cli_names_the_extra_when_sentence_transformers_is_missing(monkeypatch, 
     monkeypatch.setattr(embedder, "check_libraries", missing)
     assert cli.main(["train", "Crafting-v0", "--reward", "ellm", "--llm", "scripted:x.json"]) == 2
     assert "pip install 'rewardlab[ellm]'" in capsys.readouterr().err
+
+
+def test_reward_specs_name_ellm_without_an_argument():
+    from rewardlab.api.host_specs import parse_reward_spec
+
+    assert parse_reward_spec("ellm").host == (("ellm", ""),) and parse_reward_spec("ellm").code is None
+    spec = parse_reward_spec("sparse+ellm")
+    assert spec.code == "sparse" and spec.host == (("ellm", ""),)
+    assert parse_reward_spec("human").host == () and parse_reward_spec("human").code == "human"
+    with pytest.raises(ValueError, match="unknown reward kind 'ellm:x'"):
+        parse_reward_spec("sparse+ellm:x")
