@@ -11,7 +11,9 @@ Arms, each trained with PPO on Crafting-v0 for the same budget and seeds (one ba
                     the prompt), embedded with the bundled all-MiniLM-L6-v2, threshold `--threshold`;
 * `sparse+novelty`  plus a count-based novelty bonus `--beta / sqrt(n)`, n the number of times the run
                     has reached that (position, inventory) state, counted over the whole training (a
-                    host reward source defined here: the exploration baseline ELLM is compared with).
+                    host reward source defined here: the exploration baseline ELLM is compared with);
+* `ellm`, `novelty` the intrinsic reward alone, without the environment's (the paper's pretraining
+                    setting); not in the default `--arms`.
 
 Reported per arm: achievements per evaluation episode (sampled actions) at the last checkpoint (the task's
 fitness; mean and per seed), each achievement's success rate averaged over seeds, wall time and, for
@@ -82,6 +84,11 @@ class CountBonus:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def no_reward(state: Any, action: Any, next_state: Any) -> tuple[float, dict]:
+    """The code part of the intrinsic-only arms (the paper's pretraining setting): nothing."""
+    return 0.0, {}
 
 
 def rates(result: Any) -> dict[str, float]:
@@ -205,18 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, dict] = {}
     for arm in args.arms.split(","):
         host: list[Any] = []
-        if arm == "sparse+ellm":
+        code = sparse if arm.startswith("sparse") else no_reward
+        if arm.endswith("ellm"):
             host = [ELLMReward(
                 task.caption, scripted_llm(), embedder, setting=task.description,
                 settings=ELLMSettings(threshold=args.threshold),
             )]
-        elif arm == "sparse+novelty":
+        elif arm.endswith("novelty"):
             host = [CountBonus(args.beta)]
         elif arm != "sparse":
             raise SystemExit(f"unknown arm {arm}")
         t = time.perf_counter()
         if host:
-            results = ppo_jax.train_fns(task, [(arm, sparse)], cfg, seeds, host=host, pad_single=False)
+            results = ppo_jax.train_fns(task, [(arm, code)], cfg, seeds, host=host, pad_single=False)
         else:
             results = ppo_jax.train(task, [task.sparse], cfg, seeds)
         wall = time.perf_counter() - t
