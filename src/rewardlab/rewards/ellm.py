@@ -221,12 +221,14 @@ class ELLMReward:
         self._counts["suggestions_needed"] += len(events)
         if len(self.goals) > MAX_REMEMBERED:
             self.goals.clear()  # the disk cache, when there is one, still answers them
-        new = [c for c in dict.fromkeys(sc for _, sc in events.values()) if c not in self.goals]
+        captions = list(dict.fromkeys(sc for _, sc in events.values()))  # asked in order of appearance
+        new = [c for c in captions if c not in self.goals]
         if new:
             run_sync(self._ask_all(new))
         t2 = time.perf_counter()
         strings = {tc for tc, _ in events.values()}
-        strings.update(g for _, sc in events.values() for g in self.goals[sc])
+        for sc in captions:
+            strings.update(self.goals[sc])
         self._embed(strings)
         t3 = time.perf_counter()
         achieved = self._episode_state(lead)
