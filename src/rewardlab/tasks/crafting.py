@@ -3,10 +3,10 @@
 Crafter (Hafner 2021) is where ELLM (Du et al. 2023) was measured: an agent gathers materials, places
 a table, crafts tools and mines harder materials, and its score is the achievements it unlocks. The
 JAX port Craftax-Classic installs with our pins but, on CPU, compiles in ~100 s and steps ~180 times a
-second with auto-reset (it regenerates the world every step), far too slow for a CPU training with a
-host reward. This is the same tech tree in miniature, written for speed: a 9x9 world, 12 achievements,
-one `jax.numpy` step of a few dozen array operations (compiles in seconds, hundreds of thousands of
-steps a second on CPU).
+second with auto-reset (issue 17's measurement: it regenerates the world every step), far too slow
+for a CPU training with a host reward. This is the same tech tree in miniature, written for speed: a
+9x9 world, 12 achievements, one `jax.numpy` step of a few dozen array operations (see docs/tasks.md
+for its measured compile time and speed).
 
 The world holds grass, trees, water, stone, coal and iron (drawn at random each episode) and what the
 agent places: tables and furnaces. The agent moves and faces one of four directions; "do" acts on the
@@ -422,7 +422,7 @@ def crafting_task() -> Task:
             hidden=(64, 64),
             n_checkpoints=5,
             eval_episodes=64,
-            eval_greedy=False,  # a greedy policy gets stuck (e.g. chopping one tree forever), as in Crafter
+            eval_greedy=False,  # a greedy policy can get stuck repeating one action (e.g. 'do' at a tree)
         ),
         search_timesteps=262_144,
     )
