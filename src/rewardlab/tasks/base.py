@@ -70,6 +70,8 @@ class Task:
     (jittable, vmappable), for rewards that look at pictures (VLM-RM, `rewardlab.rewards.vlm`).
     `describe_episode`, where given, turns an episode's last transition into text for reward sources that
     ask an LLM about episodes (`rewardlab.rewards.judge`); see `EpisodeDescriber`.
+    `caption`, where given, writes states in words for ELLM (`rewardlab.rewards.ellm`): `caption(state)` is
+    what the agent sees and has, `caption(state, action, next_state)` what it just did ('' for nothing).
     `engine` names the training engine the task runs on (`rewardlab.engines.get`): `ppo_jax` for jittable
     (gymnax-API) environments, `sb3` for Gymnasium environments; `ppo` holds that engine's defaults.
     """
@@ -93,6 +95,7 @@ class Task:
     baseline_scores: BaselineScores | None = None
     render: Callable[[Any], jax.Array] | None = None
     describe_episode: EpisodeDescriber | None = None
+    caption: Callable[..., str] | None = None
     engine: str = "ppo_jax"
 
     @functools.cached_property
