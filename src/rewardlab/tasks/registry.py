@@ -38,7 +38,7 @@ def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        from rewardlab.tasks import bsuite, classic, minatar, ultimatum, xland  # noqa: F401  (they register on import)
+        from rewardlab.tasks import brax, bsuite, classic, minatar, ultimatum, xland  # noqa: F401  (they register on import)
 
 
 def _entry_points() -> dict[str, EntryPoint]:
