@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     from rewardlab import tasks
     from rewardlab.tasks.rollout import random_action
 
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; {args.envs} envs x {args.steps} steps per run")
+    platform = jax.devices()[0].platform
+    print(f"jax {jax.__version__} on {platform}; {args.envs} envs x {args.steps} steps per run")
     print("| task | compile s | steps/s (median) | episodes ended | non-finite rewards |")
     print("|---|---|---|---|---|")
     for name in args.tasks:
@@ -60,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         compile_s = time.perf_counter() - t0
         rates = []
         for i in range(args.repeats):
-            k = jax.random.split(jax.random.PRNGKey(i + 1), args.envs)
+            run_keys = jax.random.split(jax.random.PRNGKey(i + 1), args.envs)
             t0 = time.perf_counter()
-            ended, bad = jax.block_until_ready(fn(k))
+            ended, bad = jax.block_until_ready(fn(run_keys))
             rates.append(args.envs * args.steps / (time.perf_counter() - t0))
         print(
             f"| {name} | {compile_s:.0f} | {statistics.median(rates):,.0f} | {int(ended.sum())} | "

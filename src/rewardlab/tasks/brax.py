@@ -264,7 +264,7 @@ def _code(env_class: type) -> str:
     """Brax's environment class (reward removed) and how rewardlab reads the state off it."""
     adapter = "\n\n".join(inspect.getsource(f) for f in (BraxAdapter._com, BraxAdapter._record))
     return (
-        f"# --- {env_class.__module__} (backend 'mjx'; reward removed) ---\n"
+        f"# --- {env_class.__module__}.{env_class.__name__} (backend 'mjx') ---\n"
         + strip_brax_reward(env_class).rstrip()
         + "\n\n# --- rewardlab.tasks.brax: how the state record is built after every step ---\n"
         + inspect.cleandoc("\n" + adapter)
@@ -337,8 +337,8 @@ ANT = _Robot(
         "velocity), [3:6] torso angular velocity (rad/s), [6:14] joint velocities in qpos's joint order"
     ),
     action=(
-        "float array of shape (8,) in [-1, 1]: torques of hip_1, ankle_1, hip_2, ankle_2, hip_3, ankle_3, "
-        "hip_4, ankle_4 (clipped before the reward sees it)"
+        "float array of shape (8,) in [-1, 1] (clipped): torques of hip_1, ankle_1, hip_2, ankle_2, hip_3, "
+        "ankle_3, hip_4, ankle_4"
     ),
     programs="ant_brax",
 )
@@ -366,7 +366,9 @@ HOPPER = _Robot(
         "float[6], generalized velocities in qpos's order: [0] forward velocity (m/s), [1] vertical "
         "velocity, [2] pitch rate (rad/s), [3:6] joint velocities"
     ),
-    action="float array of shape (3,) in [-1, 1]: torques of thigh_joint, leg_joint, foot_joint (clipped)",
+    action=(
+        "float array of shape (3,) in [-1, 1] (clipped): torques of thigh_joint, leg_joint, foot_joint"
+    ),
     programs="hopper_brax",
 )
 
