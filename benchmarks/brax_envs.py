@@ -7,6 +7,7 @@ does), and counts finished episodes and non-finite rewards. Prints the compile t
 on a shared machine the numbers move with the load, so compare tasks within one run.
 
     python benchmarks/brax_envs.py --envs 256 --steps 200 --repeats 3
+    python benchmarks/brax_envs.py Ant-Brax --backend generalized
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--envs", type=int, default=256, help="environments stepped together (default 256)")
     ap.add_argument("--steps", type=int, default=200, help="steps per environment per run (default 200)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs after the compile (default 3)")
+    ap.add_argument("--backend", help="another Brax physics backend than the tasks' mjx (generalized, ...)")
     args = ap.parse_args(argv)
 
     import jax
@@ -31,11 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     from rewardlab.tasks.rollout import random_action
 
     platform = jax.devices()[0].platform
+    from rewardlab.tasks.brax import BraxAdapter
+
     print(f"jax {jax.__version__} on {platform}; {args.envs} envs x {args.steps} steps per run")
-    print("| task | compile s | steps/s (median) | episodes ended | non-finite rewards |")
-    print("|---|---|---|---|---|")
+    print("| task | backend | compile s | steps/s (median) | episodes ended | non-finite rewards |")
+    print("|---|---|---|---|---|---|")
     for name in args.tasks:
         env = tasks.get(name).env
+        if args.backend:
+            env = BraxAdapter(env.env_name, backend=args.backend)
         spec = env.action_spec
 
         def one_env(key, env=env, spec=spec):
@@ -66,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             ended, bad = jax.block_until_ready(fn(run_keys))
             rates.append(args.envs * args.steps / (time.perf_counter() - t0))
         print(
-            f"| {name} | {compile_s:.0f} | {statistics.median(rates):,.0f} | {int(ended.sum())} | "
-            f"{int(bad.sum())} |",
+            f"| {name} | {env.backend} | {compile_s:.0f} | {statistics.median(rates):,.0f} | "
+            f"{int(ended.sum())} | {int(bad.sum())} |",
             flush=True,
         )
     return 0
