@@ -197,8 +197,8 @@ GPU_PPO = PPOConfig(
 )
 
 # For a CPU smoke run (what tests/test_brax.py trains): the smallest batch that exercises every part of
-# the program. Use it with `dataclasses.replace(task.ppo, **dataclasses.asdict(CPU_PPO))` or
-# `rewardlab train TASK --set num_envs=8 --set num_steps=16 ...`; it teaches no robot to walk.
+# the program; pass it as the engine's config (`ppo_jax.train(task, rewards, CPU_PPO)`). It teaches no
+# robot to walk.
 CPU_PPO = PPOConfig(
     total_timesteps=512,
     num_envs=8,
