@@ -1,14 +1,15 @@
 """The Brax/MJX locomotion tasks: registration without brax, the contract check, human == the environment's
 own reward on random transitions (terminal ones included), the reward-free context, and one smoke training.
 
-Each Brax environment compiles for about a minute on a loaded CPU, so every test of a task reuses the
-same random rollout (JAX's persistent cache serves `check_task`'s identical rollout program) and the
-smoke training runs one task once per module.
+Each Brax environment compiles for minutes on a loaded CPU (times in docs/tasks.md), so every test of a
+task reuses the same random rollout (JAX's persistent cache serves `check_task`'s identical rollout
+program) and the smoke training runs one task once per module. Only the first test runs without brax.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 import re
 import sys
@@ -23,6 +24,7 @@ from rewardlab.rewards.program import load_reward_fn, transition_fn
 NAMES = ("Ant-Brax", "Hopper-Brax", "Humanoid-Brax")
 # check_task's random rollout, shortened: random robots fall within a few hundred steps, so episodes end
 N_ENVS, N_STEPS = 4, 300
+needs_brax = pytest.mark.skipif(importlib.util.find_spec("brax") is None, reason='needs "rewardlab[brax]"')
 
 
 def test_tasks_register_without_brax_and_say_how_to_install_it(monkeypatch):
@@ -34,9 +36,7 @@ def test_tasks_register_without_brax_and_say_how_to_install_it(monkeypatch):
         brax_tasks.ant()
 
 
-brax = pytest.importorskip("brax")
-
-
+@needs_brax
 def test_tasks_command_lists_them_as_gpu_tasks(capsys):
     from rewardlab.cli import main
 
@@ -54,7 +54,8 @@ def _rollout(name: str):
     return random_transitions(tasks.get(name), N_ENVS, N_STEPS)
 
 
-@pytest.mark.slow  # a minute or more of compiling per robot on a loaded CPU
+@needs_brax
+@pytest.mark.slow  # minutes of compiling per robot on a loaded CPU
 @pytest.mark.parametrize("name", NAMES)
 def test_task_passes_check_task_and_human_is_the_env_reward(name):
     from rewardlab.tasks.check import check_task
@@ -81,6 +82,7 @@ def test_task_passes_check_task_and_human_is_the_env_reward(name):
     )
 
 
+@needs_brax
 @pytest.mark.parametrize("name", NAMES)
 def test_context_is_the_env_source_without_its_reward(name):
     task = tasks.get(name)
@@ -109,6 +111,7 @@ def smoke():
     return task, results
 
 
+@needs_brax
 @pytest.mark.slow
 def test_smoke_training_runs_and_records_the_env_reward(smoke):
     from rewardlab.tasks.brax import CPU_PPO
