@@ -17,9 +17,9 @@ $(VENV)/.core: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@
 
 # Everything the tests exercise: LLM SDKs, Cooper (torch CPU, transformers, TRL), VLM-RM (torch,
-# transformers), SB3 (the sb3 engine and benchmarks), MuJoCo (Gymnasium's MuJoCo tasks), XLand-MiniGrid tasks, Ray (--executor ray), dev tools.
+# transformers), SB3 (the sb3 engine and benchmarks), MuJoCo (Gymnasium's MuJoCo tasks), XLand-MiniGrid tasks, Brax/MJX tasks, ELLM's sentence embedder, Ray (--executor ray), dev tools.
 $(VENV)/.full: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,vlm,ellm,bench,mujoco,xland,ray]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,llm,anthropic,cooper,vlm,ellm,bench,mujoco,xland,brax,ray]"
 	touch $@ $(VENV)/.core
 
 # The main job: a reward search with the LLM-free proposer (no API key), then its report.

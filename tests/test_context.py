@@ -24,8 +24,9 @@ from rewardlab.tasks.context import (
 )
 
 # The gymnax tasks, whose context is their module's source with the reward stripped (the XLand-MiniGrid
-# tasks show xminigrid's code assembled from several modules: tests/test_xland.py checks those).
-TASKS = [name for name in tasks.names() if not name.endswith("-XLand")]
+# tasks show xminigrid's code assembled from several modules, the Brax tasks Brax's class through their own
+# transform: tests/test_xland.py and tests/test_brax.py check those).
+TASKS = [name for name in tasks.names() if not name.endswith(("-XLand", "-Brax"))]
 # Reward expressions of the gymnax classic-control environments, written out by hand as a second check.
 KNOWN_REWARD_EXPRESSIONS = [
     "1.0 - prev_terminal",

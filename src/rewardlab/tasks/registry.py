@@ -38,7 +38,15 @@ def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        from rewardlab.tasks import bsuite, classic, crafting, minatar, ultimatum, xland  # noqa: F401  (they register on import)
+        from rewardlab.tasks import (  # noqa: F401  (they register on import)
+            brax,
+            bsuite,
+            classic,
+            crafting,
+            minatar,
+            ultimatum,
+            xland,
+        )
 
 
 def _entry_points() -> dict[str, EntryPoint]:
