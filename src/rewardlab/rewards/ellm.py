@@ -38,10 +38,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from rewardlab.llm.base import Backend, asample, run_sync
+from rewardlab.llm.base import Backend, run_sync
 from rewardlab.llm.cache import ResponseCache
 from rewardlab.llm.ledger import Ledger, summarize
 from rewardlab.llm.types import Message, normalize_messages
+from rewardlab.rewards.asking import ask_once, failure_text
 from rewardlab.rewards.embedder import Embedder, unit_rows
 from rewardlab.rewards.host import Segment
 
@@ -347,34 +348,16 @@ class ELLMReward:
         """The reply's text, or the exception that stopped it (never raised: it becomes "no goals")."""
         s = self.settings
         msgs = ellm_messages(self.setting, caption, s.max_goals)
-        if self.cache is not None:
-            hit = self.cache.get(self.backend, msgs, s.temperature, s.max_tokens, 0)
-            if hit is not None:
-                self._counts["cache_hits"] += 1
-                self.ledger.record(
-                    self.backend.kind, self.backend.model, hit.usage, n_requested=1, n_returned=1,
-                    latency_s=0.0, cached=True,
-                )
-                return hit.text or ""
-        self._counts["requests"] += 1
-        try:
-            replies = await asyncio.wait_for(
-                asample(
-                    self.backend, msgs, 1, temperature=s.temperature, max_tokens=s.max_tokens,
-                    cache=self.cache, ledger=self.ledger, concurrency=1,
-                ),
-                timeout=s.answer_timeout_s,
-            )
-            return replies[0].text or ""
-        except Exception as exc:  # an LLM failure of any kind must not stop the training
-            return exc
+        return await ask_once(
+            self.backend, msgs, temperature=s.temperature, max_tokens=s.max_tokens,
+            timeout_s=s.answer_timeout_s, cache=self.cache, ledger=self.ledger, counts=self._counts,
+        )
 
     def _record(self, caption: str, reply: str | BaseException) -> None:
         if isinstance(reply, BaseException):
             self._counts["failed"] += 1
-            what = "timed out" if isinstance(reply, TimeoutError) else f"{type(reply).__name__}: {reply}"
             if len(self.errors) < 20:
-                self.errors.append(what)
+                self.errors.append(failure_text(reply))
             self.goals[caption] = ()
             return
         goals = tuple(parse_goals(reply, self.settings.max_goals))

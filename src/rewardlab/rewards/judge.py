@@ -33,10 +33,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from rewardlab.llm.base import Backend, asample, run_sync
+from rewardlab.llm.base import Backend, run_sync
 from rewardlab.llm.cache import ResponseCache
 from rewardlab.llm.ledger import Ledger, summarize
 from rewardlab.llm.types import Message, normalize_messages
+from rewardlab.rewards.asking import ask_once, failure_text
 from rewardlab.rewards.host import Segment
 
 Describer = Callable[[Any, Any, Any], str]
@@ -280,34 +281,16 @@ class JudgeReward:
         """The reply's text, or the exception that stopped it (never raised: it becomes the default)."""
         s = self.settings
         msgs = judge_messages(self.objective, text)
-        if self.cache is not None:
-            hit = self.cache.get(self.backend, msgs, s.temperature, s.max_tokens, 0)
-            if hit is not None:
-                self._counts["cache_hits"] += 1
-                self.ledger.record(
-                    self.backend.kind, self.backend.model, hit.usage, n_requested=1, n_returned=1,
-                    latency_s=0.0, cached=True,
-                )
-                return hit.text
-        self._counts["requests"] += 1
-        try:
-            replies = await asyncio.wait_for(
-                asample(
-                    self.backend, msgs, 1, temperature=s.temperature, max_tokens=s.max_tokens,
-                    cache=self.cache, ledger=self.ledger, concurrency=1,
-                ),
-                timeout=s.answer_timeout_s,
-            )
-            return replies[0].text or ""
-        except Exception as exc:  # an LLM failure of any kind must not stop the training
-            return exc
+        return await ask_once(
+            self.backend, msgs, temperature=s.temperature, max_tokens=s.max_tokens,
+            timeout_s=s.answer_timeout_s, cache=self.cache, ledger=self.ledger, counts=self._counts,
+        )
 
     def _record(self, text: str, reply: str | BaseException) -> None:
         if isinstance(reply, BaseException):
             self._counts["failed"] += 1
-            what = "timed out" if isinstance(reply, TimeoutError) else f"{type(reply).__name__}: {reply}"
             if len(self.errors) < 20:
-                self.errors.append(what)
+                self.errors.append(failure_text(reply))
             self.answers[text] = None
             self.labels[text] = float(self.settings.default)
             return
