@@ -37,7 +37,6 @@ from rewardlab.config import PPOConfig
 from rewardlab.engines.ppo_jax import (
     ChunkStats,
     CompStats,
-    EpisodeStats,
     SegmentData,
     build_program,
     finite_params,
@@ -181,15 +180,15 @@ class SplitChunk:
             pending.append((ep_stats, code_stats, host_stats))
         acc: ChunkStats | None = None
         for ep_stats, code_stats, host_stats in pending:
-            cst = CompStats(*jax.tree.map(np.asarray, tuple(code_stats)))
+            st = jax.tree.map(np.asarray, ChunkStats(ep_stats, code_stats))
             if host_stats is not None:
-                cst = CompStats(
-                    np.concatenate([cst.sum, host_stats.sum], axis=-1),
-                    np.concatenate([cst.min, host_stats.min], axis=-1),
-                    np.concatenate([cst.max, host_stats.max], axis=-1),
-                    cst.count,
-                )
-            st = ChunkStats(EpisodeStats(*jax.tree.map(np.asarray, tuple(ep_stats))), cst)
+                c = st.comps
+                st = st._replace(comps=CompStats(
+                    np.concatenate([c.sum, host_stats.sum], axis=-1),
+                    np.concatenate([c.min, host_stats.min], axis=-1),
+                    np.concatenate([c.max, host_stats.max], axis=-1),
+                    c.count,
+                ))
             acc = st if acc is None else merge_stats(acc, st)
         assert acc is not None
         return runner, acc
