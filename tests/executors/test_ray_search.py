@@ -107,7 +107,11 @@ def test_hostile_programs_are_contained_as_locally(ray_cluster, dot_task, tmp_pa
     work = [
         Batch(ref, (RewardProgram(name, src, "llm"),), config, (0,), 15.0) for name, src in HOSTILE.items()
     ]
-    local = dict(LocalEvaluator(tmp_path).run(work))
+    local_evaluator = LocalEvaluator(tmp_path)
+    try:
+        local = dict(local_evaluator.run(work))
+    finally:
+        local_evaluator.close()
     evaluator = RayEvaluator(request(cpus=1, gpus=None, memory_mb=512), address=ray_cluster.address)
     remote = dict(evaluator.run(work))
     for i in range(len(work)):

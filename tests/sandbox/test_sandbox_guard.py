@@ -78,6 +78,39 @@ def test_audit_hook_refuses_writes_outside_roots_processes_and_sockets(tmp_path)
     assert not outside.exists()
 
 
+def test_audit_hook_roots_can_be_narrowed_job_by_job(tmp_path):
+    """A long-lived training child lets each job write only in its own folder (`set_roots`)."""
+    jobs = [tmp_path / "job-0", tmp_path / "job-1"]
+    for j in jobs:
+        j.mkdir()
+    script = """
+        import json, os, sys
+        from rewardlab.sandbox.guard import install_audit_hook
+        a, b = sys.argv[1], sys.argv[2]
+        set_roots = install_audit_hook([])
+        res = {}
+        def attempt(name, path):
+            try:
+                open(os.path.join(path, name), "w").write("x")
+                res[name] = "ok"
+            except PermissionError:
+                res[name] = "blocked"
+        attempt("none_yet", a)
+        set_roots([a])
+        attempt("own_job", a)
+        attempt("next_job", b)
+        set_roots([b])
+        attempt("earlier_job", a)
+        attempt("own_job_2", b)
+        print(json.dumps(res))
+    """
+    proc = _run(script, *map(str, jobs))
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    blocked = {"none_yet", "next_job", "earlier_job"}
+    assert res == {k: "blocked" if k in blocked else "ok" for k in [*blocked, "own_job", "own_job_2"]}
+
+
 def test_memory_and_file_size_limits(tmp_path):
     script = """
         import json, os, sys

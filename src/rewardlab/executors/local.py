@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rewardlab.executors.base import Batch, BatchOutcome
 from rewardlab.sandbox import train_in_worker
+from rewardlab.sandbox.resident import ResidentWorker
 
 
 @dataclass
@@ -18,10 +19,16 @@ class LocalEvaluator:
 
     One batch at a time because a batch's compiled program already uses the machine's cores; the
     outcome of each batch is yielded before the next starts, so the caller can record it at once.
+
+    With `resident` (the default, when there is a `run_dir`) the batches go to one long-lived sandboxed
+    child (`sandbox.resident`) that keeps the engine's compiled programs between batches, so a later
+    batch compiles only its reward; `close()` ends it. `resident=False`: a fresh child per batch.
     """
 
     run_dir: Path | None = None
     name: str = "local"
+    resident: bool = True
+    _worker: ResidentWorker | None = field(default=None, init=False, repr=False)
 
     def run(
         self,
@@ -30,6 +37,8 @@ class LocalEvaluator:
         on_start: Callable[[int], None] | None = None,
     ) -> Iterator[tuple[int, BatchOutcome]]:
         node = platform.node() or "local"
+        if self.resident and self.run_dir is not None and self._worker is None:
+            self._worker = ResidentWorker(Path(self.run_dir) / "worker")
         for i, batch in enumerate(batches):
             if on_start is not None:
                 on_start(i)
@@ -42,8 +51,12 @@ class LocalEvaluator:
                 timeout_s=batch.timeout_s,
                 jax_cache_dir=batch.jax_cache_dir,
                 on_event=on_event,
+                resident=self._worker,
             )
             yield i, BatchOutcome(tuple(results), node)
 
     def close(self) -> None:
-        """Nothing to release: each batch's child is gone when its results are back."""
+        """End the resident child, if one is running (one-shot children are gone with their batch)."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None

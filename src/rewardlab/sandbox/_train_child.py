@@ -8,9 +8,17 @@ candidate marked `task_reward` is the task's own human/sparse baseline, taken fr
 Progress goes to `progress.jsonl` (one JSON object per line, appended), results to `results.json`
 (written atomically at the end). The parent never reads stdout.
 
+`python -m rewardlab.sandbox._train_child --serve SERVE_DIR` is the long-lived form (`sandbox.resident`):
+it reads `serve.json` (task reference, engine, limits, cache), hardens itself and imports the task and
+engine once, then trains one job after another, each named by a line on stdin (the absolute path of
+a job folder the parent made), exactly as above, until stdin closes. The engine's compiled reward-free
+programs stay in memory from one job to the next, which is the point. The audit hook lets each job
+write only inside its own folder (and the cache, HOME and TMPDIR), so nothing of one batch can touch
+another batch's files.
+
 For tests of the parent's stall watchdog only: with REWARDLAB_TEST_HANG_AFTER_PROGRESS=N in its
-environment the child blocks forever right after writing its N-th progress line, as it does when XLA's
-CPU runtime hangs inside a chunk (the main thread waits, nothing more is written).
+environment the child blocks forever right after writing its N-th progress line of a job, as it does
+when XLA's CPU runtime hangs inside a chunk (the main thread waits, nothing more is written).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,40 +36,87 @@ from rewardlab.sandbox.guard import exit_with_parent, harden, read_json, write_j
 from rewardlab.sandbox.report import Limits
 
 HANG_ENV = "REWARDLAB_TEST_HANG_AFTER_PROGRESS"
+SERVE_FLAG = "--serve"
 
 
 def main(job_dir: Path) -> int:
-    hang_after = int(os.environ.get(HANG_ENV, "0") or 0)
     job = read_json(job_dir / "job.json")
     harden(Limits.from_dict(job["limits"]), file_size_mb=1024)
     exit_with_parent()
-
-    from rewardlab import engines
-    from rewardlab.config import PPOConfig
-    from rewardlab.engines import ProgressInfo
-    from rewardlab.rewards.program import load_reward_fn
-    from rewardlab.sandbox.errors import classify_exception
+    loaded = _load(job)
+    if isinstance(loaded, int):
+        return loaded
+    task, engine = loaded
     from rewardlab.sandbox.guard import install_audit_hook
-    from rewardlab.sandbox.restricted import ProgramLoadError, load_untrusted
-    from rewardlab.sandbox.static import check_static
+
+    install_audit_hook([job_dir] + ([job["jax_cache_dir"]] if job.get("jax_cache_dir") else []))
+    run_job(job, job_dir, task, engine)
+    return 0
+
+
+def serve(serve_dir: Path) -> int:
+    """Train the jobs named on stdin, one after another, until stdin closes (see the module docstring)."""
+    spec = read_json(serve_dir / "serve.json")
+    harden(Limits.from_dict(spec["limits"]), file_size_mb=1024)
+    exit_with_parent()
+    loaded = _load(spec)
+    if isinstance(loaded, int):
+        return loaded
+    task, engine = loaded
+    from rewardlab.sandbox.guard import install_audit_hook
+
+    fixed = [serve_dir / "home", serve_dir / "tmp"]
+    fixed += [spec["jax_cache_dir"]] if spec.get("jax_cache_dir") else []
+    set_roots = install_audit_hook(fixed)
+    for line in sys.stdin:
+        name = line.strip()
+        if not name:
+            continue
+        job_dir = Path(name)  # an absolute path, made by the parent
+        set_roots([*fixed, job_dir])  # this job's folder only: not the folders of earlier or later jobs
+        job = read_json(job_dir / "job.json")
+        run_job(job, job_dir, task, engine)
+        set_roots(fixed)
+        print(f"done {name}", flush=True)
+    return 0
+
+
+def _load(spec: dict[str, Any]) -> tuple[Any, Any] | int:
+    """(task, engine) from a job's or a server's spec, or the exit code after a one-line error."""
+    from rewardlab import engines
     from rewardlab.tasks.ref import TaskRefError, load
-    from rewardlab.types import TrainResult
 
     try:
-        task = load(job["task"])  # before the audit hook: importing writes nothing, but may open files
+        task = load(spec["task"])  # before the audit hook: importing writes nothing, but may open files
     except TaskRefError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     try:  # importing the engine (torch for sb3) also happens before the audit hook
-        engine = engines.get(job.get("engine") or task.engine)
+        engine = engines.get(spec.get("engine") or task.engine)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    # Everything a job imports later is imported here, before any candidate text is compiled.
+    import rewardlab.rewards.program
+    import rewardlab.sandbox.errors
+    import rewardlab.sandbox.restricted
+    import rewardlab.sandbox.static  # noqa: F401
+
+    return task, engine
+
+
+def run_job(job: dict[str, Any], job_dir: Path, task: Any, engine: Any) -> None:
+    """Check, load and train one job's candidates; `results.json` in `job_dir` holds one result per
+    (candidate, seed), an error result for a candidate that failed its checks."""
+    from rewardlab.config import PPOConfig
+    from rewardlab.rewards.program import load_reward_fn
+    from rewardlab.sandbox.errors import classify_exception
+    from rewardlab.sandbox.restricted import ProgramLoadError, load_untrusted
+    from rewardlab.sandbox.static import check_static
+    from rewardlab.types import TrainResult
+
     config = _config_from_dict(PPOConfig, job["config"]) if job.get("config") else None
     seeds = [int(s) for s in job["seeds"]]
-    roots = [job_dir] + ([job["jax_cache_dir"]] if job.get("jax_cache_dir") else [])
-    install_audit_hook(roots)
-
     failed: dict[str, str] = {}
     named = []
     for cand in job["candidates"]:
@@ -80,21 +136,9 @@ def main(job_dir: Path) -> int:
             c = classify_exception(exc, source.splitlines())
             failed[name] = f"{c.kind}: {c.message}"
 
-    progress_path = job_dir / "progress.jsonl"
-    t0 = time.monotonic()
-    lines = 0
-
-    def progress(info: ProgressInfo) -> None:
-        nonlocal lines
-        with open(progress_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({**dataclasses.asdict(info), "t": round(time.monotonic() - t0, 3)}) + "\n")
-        lines += 1
-        while 0 < hang_after <= lines:  # a test's stand-in for a hung chunk; see the module docstring
-            time.sleep(3600)
-
     trained: dict[tuple[str, int], TrainResult] = {}
     if named:
-        for res in engine.train_fns(task, named, config, seeds, progress):
+        for res in engine.train_fns(task, named, config, seeds, _progress_writer(job_dir / "progress.jsonl")):
             trained[(res.candidate, res.seed)] = res
     out = []
     for cand in job["candidates"]:
@@ -105,7 +149,23 @@ def main(job_dir: Path) -> int:
             )
             out.append(res.to_dict())
     write_json_atomic(job_dir / "results.json", {"results": out})
-    return 0
+
+
+def _progress_writer(path: Path) -> Callable[[Any], None]:
+    """The engine's progress callback: one JSON line per call, with seconds since the job started."""
+    hang_after = int(os.environ.get(HANG_ENV, "0") or 0)
+    t0 = time.monotonic()
+    lines = 0
+
+    def progress(info: Any) -> None:
+        nonlocal lines
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**dataclasses.asdict(info), "t": round(time.monotonic() - t0, 3)}) + "\n")
+        lines += 1
+        while 0 < hang_after <= lines:  # a test's stand-in for a hung chunk; see the module docstring
+            time.sleep(3600)
+
+    return progress
 
 
 def _config_from_dict(cls: Any, data: dict[str, Any]) -> Any:
@@ -118,4 +178,6 @@ def _config_from_dict(cls: Any, data: dict[str, Any]) -> Any:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == SERVE_FLAG:
+        sys.exit(serve(Path(sys.argv[2])))
     sys.exit(main(Path(sys.argv[1])))

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +107,26 @@ class CpuBudget:
         resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
-def install_audit_hook(write_roots: Iterable[str | os.PathLike]) -> None:
-    """Refuse, for the rest of this process's life, events no reward program has a reason to cause."""
-    roots = (*(os.path.realpath(r) for r in write_roots), "/dev/null")
+SetRoots = Callable[[Iterable[str | os.PathLike]], None]
+"""Replaces the folders an audited process may write in (returned by `install_audit_hook`)."""
+
+
+def install_audit_hook(write_roots: Iterable[str | os.PathLike]) -> SetRoots:
+    """Refuse, for the rest of this process's life, events no reward program has a reason to cause.
+
+    Returns a function that replaces the folders writes are allowed in: a long-lived training child
+    (`_train_child --serve`) narrows them to the current job's folder for each job. Reward programs
+    never see that function (the restricted loader gives them no way to reach it).
+    """
+
+    def real(paths: Iterable[str | os.PathLike]) -> tuple[str, ...]:
+        return (*(os.path.realpath(r) for r in paths), "/dev/null")
+
+    roots = real(write_roots)
+
+    def set_roots(paths: Iterable[str | os.PathLike]) -> None:
+        nonlocal roots
+        roots = real(paths)
 
     def allowed_path(path: Any) -> bool:
         if isinstance(path, int):
@@ -136,6 +153,7 @@ def install_audit_hook(write_roots: Iterable[str | os.PathLike]) -> None:
                 raise PermissionError(f"sandbox: {event} outside the run folder is not allowed")
 
     sys.addaudithook(hook)
+    return set_roots
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:

@@ -82,21 +82,29 @@ def child_env(job_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str
     return env
 
 
-def spawn(module: str, job_dir: Path, extra_env: Mapping[str, str] | None = None) -> subprocess.Popen:
-    """Start `python -m module job_dir` in its own session with cwd = job_dir.
+def spawn(
+    module: str,
+    job_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    flags: tuple[str, ...] = (),
+    stdin_pipe: bool = False,
+) -> subprocess.Popen:
+    """Start `python -m module [flags] job_dir` in its own session with cwd = job_dir.
 
     The path is made absolute first: the child runs inside job_dir, so a relative path (a run folder
-    given as `runs/...`) would no longer point at the job from there.
+    given as `runs/...`) would no longer point at the job from there. `stdin_pipe` gives the parent a
+    pipe to the child's stdin (a long-lived child reads its jobs from it); otherwise stdin is empty.
     """
     job_dir = Path(job_dir).resolve()
     out = open(job_dir / "stdout.txt", "wb")  # noqa: SIM115 (handed to the child, closed below)
     err = open(job_dir / "stderr.txt", "wb")  # noqa: SIM115
     try:
         return subprocess.Popen(
-            [sys.executable, "-B", "-s", "-P", "-m", module, str(job_dir)],
+            [sys.executable, "-B", "-s", "-P", "-m", module, *flags, str(job_dir)],
             cwd=job_dir,
             env=child_env(job_dir, extra_env),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             start_new_session=True,
@@ -124,6 +132,24 @@ def watch(
     `deadline` is asked again at every poll, so a caller can move it (a probe gives each candidate
     its own wall-clock budget). The parent never raises out of here with the child alive.
     """
+    outcome = watch_until(proc, job_dir, deadline, on_poll)
+    assert outcome is not None
+    return outcome
+
+
+def watch_until(
+    proc: subprocess.Popen,
+    job_dir: Path,
+    deadline: Callable[[], float | None],
+    on_poll: Callable[[], None] | None = None,
+    done: Callable[[], bool] | None = None,
+) -> ChildExit | None:
+    """`watch`, for a child that outlives its work: None as soon as `done()` is true with the child alive.
+
+    A long-lived child (`sandbox.resident`) finishes a job without exiting: `done` says when. If the
+    child exits or is killed first, its `ChildExit` comes back as from `watch`. `job_dir` is where the
+    child's stderr.txt is (for the message about a death).
+    """
     t0 = time.monotonic()
     timed_out = False
     try:
@@ -135,6 +161,8 @@ def watch(
                 break
             if on_poll is not None:
                 on_poll()
+            if done is not None and not timed_out and done():
+                return None
             limit = deadline()
             if limit is not None and time.monotonic() > limit and not timed_out:
                 timed_out = True

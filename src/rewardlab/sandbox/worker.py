@@ -13,6 +13,10 @@ deadlocking the intra-op pool, is fixed in `engines.ppo_jax.init_runs`). Once th
 progress line (compilation done), it must write another within `stall_limit(...)` seconds or it is
 killed like a timed-out child. A stall is not the candidates' fault, so the same batch is retried
 once whole; only if that attempt fails too are the candidates retried alone.
+
+With a `ResidentWorker` (`sandbox.resident`; the local evaluator keeps one per search) the first attempt
+of a batch goes to a long-lived child that already holds the engine's compiled programs, instead of a
+fresh one; every retry uses fresh one-shot children as above.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from rewardlab.config import PPOConfig
 from rewardlab.sandbox.guard import write_json_atomic
 from rewardlab.sandbox.process import MEMORY_MARKERS, ChildExit, last_line, spawn, watch
 from rewardlab.sandbox.report import Limits
+from rewardlab.sandbox.resident import ResidentWorker, resident_key
 from rewardlab.sandbox.static import check_static
 from rewardlab.types import RewardProgram, TrainResult
 
@@ -93,6 +98,7 @@ def train_in_worker(
     on_event: Callable[[WorkerEvent], None] | None = None,
     stall_s: float | None = None,
     engine: str | None = None,
+    resident: ResidentWorker | None = None,
 ) -> list[TrainResult]:
     """Train every (program, seed) pair in a sandboxed child; results in candidate-major order.
 
@@ -112,6 +118,10 @@ def train_in_worker(
 
     `engine` names the training engine (`rewardlab.engines.get`); None (the default) trains on the task's
     own engine (`Task.engine`), which the child reads from the task it imports.
+
+    `resident`: a long-lived child (`sandbox.resident`) that trains the batch's first attempt, keeping
+    compiled programs from earlier batches; its jobs live under its own root, `run_dir` is then unused.
+    None (the default): a fresh child per attempt.
     """
     if not programs:
         raise ValueError("train_in_worker needs at least one program")
@@ -140,7 +150,7 @@ def train_in_worker(
         with _run_folder(run_dir) as root:
             cache = Path(jax_cache_dir) if jax_cache_dir is not None else root / "jax_cache"
             limits = Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb)
-            runner = _Runner(ref, config, seed_list, root, cache, limits, on_event, stall_s, engine)
+            runner = _Runner(ref, config, seed_list, root, cache, limits, on_event, stall_s, engine, resident)
             results.update(runner.run_batch(checked))
     return [results[(p.name, s)] for p in programs for s in seed_list]
 
@@ -182,10 +192,11 @@ class _Runner:
     on_event: Callable[[WorkerEvent], None] | None
     stall_s: float | None = None
     engine: str | None = None
+    resident: ResidentWorker | None = None
     _counter: Any = field(default_factory=itertools.count)
 
     def run_batch(self, programs: list[RewardProgram], retry_stall: bool = True) -> _Results:
-        results, failure = self._run(programs)
+        results, failure = self._run(programs, resident=retry_stall and self.resident is not None)
         if results is not None:
             return results
         names = tuple(p.name for p in programs)
@@ -207,7 +218,7 @@ class _Runner:
             out.update(self.run_batch([p], retry_stall=False))
         return out
 
-    def _run(self, programs: list[RewardProgram]) -> tuple[_Results | None, _Failure]:
+    def _run(self, programs: list[RewardProgram], resident: bool = False) -> tuple[_Results | None, _Failure]:
         names = tuple(p.name for p in programs)
         job_dir = self.run_dir / "worker" / f"job-{next(self._counter):03d}"
         while job_dir.exists():
@@ -226,28 +237,44 @@ class _Runner:
                 "candidates": [job_candidate(p) for p in programs],
             },
         )
-        proc = spawn(
-            "rewardlab.sandbox._train_child",
-            job_dir,
-            extra_env={"REWARDLAB_JAX_CACHE": str(self.cache.resolve())},
-        )
-        self._emit(WorkerEvent("started", names, pid=proc.pid, info={"job_dir": str(job_dir)}))
         wall = self.limits.wall_s
         dog = _Watchdog(time.monotonic() + wall if wall is not None else None, self.stall_s)
+        pid: int | None = None
 
         def on_line(info: dict[str, Any]) -> None:
             dog.saw_line(info)
-            self._emit(WorkerEvent("progress", names, pid=proc.pid, info=info))
+            self._emit(WorkerEvent("progress", names, pid=pid, info=info))
 
         tail = _ProgressTail(job_dir / "progress.jsonl", on_line)
-        outcome = watch(proc, job_dir, dog.deadline, on_poll=tail.poll)
+        outcome: ChildExit | None
+        if resident and self.resident is not None:
+            key = resident_key(self.task, self.engine, self.limits.memory_mb, self.cache)
+            pid = self.resident.ensure(key)
+            info = {"job_dir": str(job_dir), "resident": True}
+            self._emit(WorkerEvent("started", names, pid=pid, info=info))
+            outcome = self.resident.run_job(key, job_dir, dog.deadline, on_poll=tail.poll)
+        else:
+            proc = spawn(
+                "rewardlab.sandbox._train_child",
+                job_dir,
+                extra_env={"REWARDLAB_JAX_CACHE": str(self.cache.resolve())},
+            )
+            pid = proc.pid
+            self._emit(WorkerEvent("started", names, pid=proc.pid, info={"job_dir": str(job_dir)}))
+            outcome = watch(proc, job_dir, dog.deadline, on_poll=tail.poll)
         tail.poll()
         results = _read_results(job_dir / "results.json", names, self.seeds)
-        failure = _Failure(self._explain(outcome, dog), stalled=outcome.timed_out and dog.cause == "stall")
-        if results is None:
-            self._emit(WorkerEvent("failed", names, pid=proc.pid, message=failure.message))
+        if outcome is None:  # a resident child wrote the results file and lives on
+            if results is None and self.resident is not None:
+                self.resident.close()  # whatever made the file unreadable must not train the next batch
+            failure = _Failure("the training process wrote unreadable results", stalled=False)
         else:
-            self._emit(WorkerEvent("finished", names, pid=proc.pid))
+            stalled = outcome.timed_out and dog.cause == "stall"
+            failure = _Failure(self._explain(outcome, dog), stalled=stalled)
+        if results is None:
+            self._emit(WorkerEvent("failed", names, pid=pid, message=failure.message))
+        else:
+            self._emit(WorkerEvent("finished", names, pid=pid))
         return results, failure
 
     def _explain(self, outcome: ChildExit, dog: _Watchdog) -> str:

@@ -151,7 +151,7 @@ def train(
     def started(i: int) -> None:
         store.event("train_started", ids=list(work[i].names))
 
-    for i, outcome in (evaluator or LocalEvaluator(store.root)).run(work, on_event, started):
+    for i, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work, on_event, started):
         for name in work[i].names:
             c = by_name[name]
             mine = tuple(r for r in outcome.results if r.candidate == c.id)
@@ -192,7 +192,7 @@ def train_programs(
         jax_cache_dir=config.jax_cache_dir or str(store.layout.jax_cache),
     )
     got: dict[int, tuple[TrainResult, ...]] = {}
-    for i, outcome in (evaluator or LocalEvaluator(store.root)).run(work):
+    for i, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work):
         got[i] = outcome.results
     return [r for i in range(len(work)) for r in got[i]]
 
