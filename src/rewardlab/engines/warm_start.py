@@ -81,26 +81,25 @@ def _is_schedule(x: Any) -> bool:
 
 
 def named_leaves(state: TrainState) -> Iterator[tuple[str, Any, bool]]:
-    """(name, leaf, restored) for every leaf, e.g. `params/actor/w0`, `opt_state/1/0/mu/actor/w0`.
+    """(name, leaf, restored) for every leaf in `jax.tree.leaves(state)` order, with names such as
+    `params/actor/w0` or `opt_state/1/0/mu/actor/w0`.
 
     `restored` is False for the learning-rate schedule's step count, which a warm start resets to 0 so
     that the new budget's schedule starts from the configured rate (restored, an annealed run's count
     would leave a learning rate of zero).
     """
-    tree = _as_dict(state)
-    never = jax.tree.map(lambda _: False, tree["params"]), jax.tree.map(lambda _: False, tree["obs_stats"])
-    schedule = jax.tree.map(
-        lambda x: x._replace(count=True) if _is_schedule(x) else False, state.opt_state, is_leaf=_is_schedule
-    )
-    flags = jax.tree.leaves({"params": never[0], "opt_state": schedule, "obs_stats": never[1]})
-    pairs = jax.tree_util.tree_flatten_with_path(tree)[0]
-    assert len(pairs) == len(flags)
-    for (path, leaf), skip in zip(pairs, flags, strict=True):
-        yield "/".join(_key_name(p) for p in path), leaf, not skip
-
-
-def _as_dict(state: TrainState) -> dict[str, Any]:
-    return {"params": state.params, "opt_state": state.opt_state, "obs_stats": state.obs_stats}
+    for field in TrainState._fields:
+        part = getattr(state, field)
+        pairs = jax.tree_util.tree_flatten_with_path(part)[0]
+        skip = [False] * len(pairs)
+        if field == "opt_state":
+            mask = jax.tree.map(
+                lambda x: x._replace(count=True) if _is_schedule(x) else False, part, is_leaf=_is_schedule
+            )
+            skip = jax.tree.leaves(mask)
+        assert len(skip) == len(pairs)
+        for (path, leaf), s in zip(pairs, skip, strict=True):
+            yield "/".join([field, *(_key_name(p) for p in path)]), leaf, not s
 
 
 # --- the file -----------------------------------------------------------------------------------------
@@ -247,13 +246,14 @@ class WarmStart:
             )
 
     def state(self, template: TrainState) -> TrainState:
-        """The saved leaves in the template's structure (one run, numpy); schedule counts stay as in the
-        template (0). Raises `WarmStartError` if the file lacks a leaf or has one of another shape."""
+        """The saved leaves in the structure of `template` (one run's state, arrays or shape structures),
+        as numpy; learning-rate schedule counts are 0. Raises `WarmStartError` if the file lacks a leaf, has
+        one of another shape or dtype, or has leaves the template does not."""
         names = set()
         out = []
         for name, leaf, restored in named_leaves(template):
             if not restored:
-                out.append(np.asarray(leaf))
+                out.append(np.zeros(leaf.shape, leaf.dtype))
                 continue
             names.add(name)
             arr = self.arrays.get(name)
@@ -268,8 +268,7 @@ class WarmStart:
         extra = sorted(set(self.arrays) - names)
         if extra:
             raise WarmStartError(f"the policy in {self.path} has leaves this training does not: {extra[:4]}")
-        restored = jax.tree.unflatten(jax.tree.structure(_as_dict(template)), out)
-        return TrainState(**restored)
+        return jax.tree.unflatten(jax.tree.structure(template), out)
 
     def describe(self) -> str:
         """One line: what the policy was trained with, for the command line."""
