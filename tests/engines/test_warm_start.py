@@ -54,6 +54,18 @@ def cold(tmp_path_factory):
     return ppo_jax.train(CARTPOLE, [CARTPOLE.human], SHORT, seeds=SEEDS, save_dir=out), out
 
 
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """A policy file of LONG's shapes with random leaves, written without training (for the fast tests)."""
+    template = _template(LONG)
+    rng = np.random.default_rng(1)
+    leaves = [rng.standard_normal(x.shape).astype(x.dtype) for x in jax.tree.leaves(template)]
+    state = jax.tree.unflatten(jax.tree.structure(template), leaves)
+    path = tmp_path_factory.mktemp("made") / W.policy_filename("CartPole-v1:human", 0)
+    return W.save(path, state, CARTPOLE, LONG, reward="CartPole-v1:human", seed=0, env_steps=1,
+                  final_fitness=float("nan"))
+
+
 @pytest.mark.slow
 def test_a_warm_start_begins_at_the_saved_policy_not_from_scratch(saved, cold):
     res, path = saved
@@ -128,10 +140,9 @@ class _Boom:
         return (os.system, ("touch PWNED",))
 
 
-@pytest.mark.slow
-def test_files_that_do_not_fit_are_one_error_before_training(saved, tmp_path, monkeypatch):
+def test_files_that_do_not_fit_are_one_error_before_training(made, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _, path = saved
+    path = made
     warm = W.WarmStart.load(path)
     acrobot = tasks.get("Acrobot-v1")
     with pytest.raises(W.WarmStartError, match="trained on task CartPole-v1, not Acrobot-v1"):
@@ -189,29 +200,39 @@ SHORT_ARGS = ["--steps", "1024", "--set", "n_checkpoints=2", "--set", "eval_epis
 
 @pytest.mark.slow
 def test_the_command_line_saves_and_warm_starts(saved, tmp_path):
-    """`rewardlab train --warm-start FILE --out DIR`: the curriculum step, end to end in a new process."""
+    """`rewardlab train --warm-start FILE --out DIR`: the curriculum step, end to end in a new process
+    (four seeds: the batch size of the fixtures, whose compiled programs the persistent cache serves)."""
     res, path = saved
     out, results = tmp_path / "out", tmp_path / "res.json"
-    done = _cli("CartPole-v1", "--reward", "sparse", "--seeds", "1", *SHORT_ARGS, "--warm-start", str(path),
+    done = _cli("CartPole-v1", "--reward", "sparse", "--seeds", "4", *SHORT_ARGS, "--warm-start", str(path),
                 "--out", str(out), "--json", str(results), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "warm start from CartPole-v1_human_seed0.policy.npz" in done.stderr
     assert " start " in done.stdout and "not a checkpoint" in done.stdout
-    (r,) = json.loads(results.read_text())
-    assert r["extra"]["warm_start"]["start_fitness"] == res.final_fitness
+    first = json.loads(results.read_text())[0]
+    assert first["extra"]["warm_start"]["start_fitness"] == res.final_fitness
     saved_file = out / "policies" / "CartPole-v1_sparse_seed0.policy.npz"
-    assert r["extra"]["policy"] == str(saved_file)
+    assert first["extra"]["policy"] == str(saved_file)
     header = W.WarmStart.load(saved_file).header
     assert [s["reward"] for s in header["curriculum"]] == ["CartPole-v1:human", "CartPole-v1:sparse"]
 
+
+def test_the_command_line_refuses_a_policy_that_does_not_fit(made, tmp_path, capsys, monkeypatch):
+    from rewardlab import cli
+
+    monkeypatch.chdir(tmp_path)
+    path = made
     (tmp_path / "mine.py").write_text("def compute_reward(state, action, next_state):\n    return 1.0, {}\n")
-    bad = {
-        ("--set", "hidden=32"): "other network settings: hidden=[64, 64] (now [32])",
-        ("--reward", "mine.py"): "--warm-start with a reward file needs --trusted",
-    }
-    for extra, message in bad.items():
-        failed = _cli("CartPole-v1", *SHORT_ARGS, "--warm-start", str(path), *extra, cwd=tmp_path)
-        assert failed.returncode == 2 and message in failed.stderr, failed.stderr
-        assert "Traceback" not in failed.stderr and "training" not in failed.stdout
-    other = _cli("Acrobot-v1", "--warm-start", str(path), cwd=tmp_path)
-    assert other.returncode == 2 and "not Acrobot-v1" in other.stderr, other.stderr
+    bad = [
+        (["CartPole-v1", "--set", "hidden=32"], "other network settings: hidden=[64, 64] (now [32])"),
+        (["CartPole-v1", "--reward", "mine.py"], "--warm-start with a reward file needs --trusted"),
+        (["Acrobot-v1"], "trained on task CartPole-v1, not Acrobot-v1"),
+        (["CartPole-v1", "--set", "normalize_obs=false"], "normalize_obs=True (now False)"),
+    ]
+    for args, message in bad:
+        code = cli.main(["train", *args, "--warm-start", str(path), "--no-progress"])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and "Traceback" not in err, err
+        assert "compiling" not in err  # refused before anything trained
+    assert cli.main(["train", "CartPole-v1", "--warm-start", str(tmp_path)]) == 2
+    assert "is a folder; name one policy file in it" in capsys.readouterr().err
