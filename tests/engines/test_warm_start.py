@@ -15,6 +15,7 @@ import re
 import statistics
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import jax
@@ -185,6 +186,42 @@ def test_files_that_do_not_fit_are_one_error_before_training(made, tmp_path, mon
         W.WarmStart.load(path.parent)
     with pytest.raises(W.WarmStartError, match="no policy file at"):
         W.WarmStart.load(tmp_path / "missing.policy.npz")
+
+
+@pytest.mark.slow
+def test_a_policy_loads_under_the_sandbox_audit_hook(made, tmp_path):
+    """The sandboxed training child installs an audit hook that refuses writes outside its job folder
+    before it loads rewards; loading a policy file from anywhere only reads, so it works there."""
+    job = tmp_path / "job"
+    job.mkdir()
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        import dataclasses, jax, numpy as np
+        from rewardlab import tasks
+        from rewardlab.engines import ppo_jax, warm_start as W
+        from rewardlab.sandbox.guard import install_audit_hook
+        task = tasks.get("CartPole-v1")
+        cfg = dataclasses.replace(task.ppo, normalize_obs=True)
+        init = ppo_jax.build_program(task, cfg, None, 0, 1).init
+        r = jax.eval_shape(init, jax.random.PRNGKey(0), np.int32(0))
+        job = Path(sys.argv[1])
+        install_audit_hook([job])
+        warm = W.WarmStart.load(sys.argv[2])  # outside the job folder: reading is allowed
+        state = warm.state(W.TrainState(r.params, r.opt_state, r.obs_stats))
+        W.save(job / "again.policy.npz", state, task, cfg, reward="x", seed=0, env_steps=1, final_fitness=1.0)
+        try:
+            W.save(job.parent / "out.policy.npz", state, task, cfg, reward="x", seed=0, env_steps=1,
+                   final_fitness=1.0)
+        except PermissionError as exc:
+            print("refused:", exc)
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(job), str(made)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "refused: sandbox: writing files outside the run folder" in done.stdout, done.stdout
+    assert W.WarmStart.load(job / "again.policy.npz").arrays.keys() == W.WarmStart.load(made).arrays.keys()
+    assert not (tmp_path / "out.policy.npz").exists()
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -755,13 +755,13 @@ def _train_batch(
     t0 = time.perf_counter()
     progs = _programs(task, cfg, prepared, width, chunk_updates, keys, cands, host, fused)
     runner, chunk_fn = progs.runner, progs.chunk
+    jax.block_until_ready(runner)
+    compile_s = time.perf_counter() - t0
     start_fitness = None
     if warm is not None:
         runner = W.apply(runner, warm)
         start = progs.evaluate(runner, _eval_keys([s for _, s in runs], W.final_eval_index(warm)))
         start_fitness = np.asarray(start.fitness)
-    jax.block_until_ready(runner)
-    compile_s = time.perf_counter() - t0
 
     n = len(runs)
     checkpoints: list[list[Checkpoint]] = [[] for _ in range(n)]
