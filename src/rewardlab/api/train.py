@@ -425,8 +425,8 @@ class _Keep:
         if save_dir is not None and not active:
             skipped = (
                 f"engine {task.engine} does not save policies" if not engine_ok
-                else "policies of reward files trained in the sandboxed process are not saved (--trusted "
-                "trains your own files in this process and saves them)"
+                else "no policy saved: with a reward file the batch trains in the sandboxed process, which "
+                "does not save policies yet (--trusted trains your own files in this process and saves them)"
             )
         return _Keep(warm, save_dir, active, skipped)
 

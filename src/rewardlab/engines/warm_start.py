@@ -305,9 +305,10 @@ def _read_header(p: Path, raw: np.ndarray | None) -> dict[str, Any]:
 
 
 def run_state(runner: Any, i: int) -> TrainState:
-    """Run `i`'s state from a batched runner (`ppo_jax.Runner`), as numpy."""
+    """Run `i`'s state from a batched runner (`ppo_jax.Runner`), as numpy (indexed on the host: indexing
+    the device arrays would compile a small program per leaf shape)."""
     tree = TrainState(runner.params, runner.opt_state, runner.obs_stats)
-    return jax.tree.map(lambda x: np.asarray(x[i]), tree)
+    return jax.tree.map(lambda x: np.asarray(x)[i], tree)
 
 
 def apply(runner: Any, warm: WarmStart) -> Any:
