@@ -808,6 +808,7 @@ def _train_batch(
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
         extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
     results = []
+    written: set[Path] = set()
     for i, (ci, seed) in enumerate(runs[:n_real]):
         nan_at = failed_at[i]
         run_extra = dict(extra)
@@ -818,8 +819,12 @@ def _train_batch(
                 "saved_fitness": warm.final_fitness,
             }
         if save_dir is not None and nan_at is None and checkpoints[i]:
-            path = W.save(
-                save_dir / W.policy_filename(prepared[ci].name, seed),
+            path = save_dir / W.policy_filename(prepared[ci].name, seed)
+            while path in written:  # two names that differ only in characters a file name cannot hold
+                path = path.with_name(f"{len(written)}_{path.name}")
+            written.add(path)
+            W.save(
+                path,
                 W.run_state(runner, i),
                 task,
                 cfg,
