@@ -257,7 +257,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         try:
             if keep.active:
                 from rewardlab.engines import ppo_jax
+                from rewardlab.jax_cache import enable_compilation_cache
 
+                if args.jax_cache:
+                    enable_compilation_cache(args.jax_cache)
                 results = ppo_jax.train(
                     task, programs, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness),
                     warm_start=keep.warm, save_dir=keep.save_dir,
