@@ -13,6 +13,12 @@ with nothing checked and no limits.
 reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.api.host_specs`);
 `--reward ellm` (or `sparse+ellm`) with ELLM's goal rewards (`rewardlab.rewards.ellm`).
 Such trainings run in this process, one spec at a time, after the code-only ones.
+
+`--out DIR` saves every finished run's training state to `DIR/policies/<reward>_seed<seed>.policy.npz`
+and `--warm-start FILE` starts every run from such a state (curriculum: reward A, then reward B; see
+`rewardlab.engines.warm_start`), for runs trained in this process: with `--trusted`, with host rewards,
+or when every code reward is the task's own (human, sparse), which are then trained here rather than in
+the sandboxed process (the sandboxed process neither saves nor loads states yet). ppo_jax tasks only.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +184,17 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
         "--out",
         metavar="DIR",
         help="folder for the training process's job files and compilation cache (default: a temporary "
-        "folder, removed at the end; reuse DIR to reuse its compiled programs)",
+        "folder, removed at the end; reuse DIR to reuse its compiled programs); runs trained in this "
+        "process (--trusted, host rewards, or only the task's human/sparse rewards) save their final "
+        "training state to DIR/policies/ for --warm-start",
+    )
+    p.add_argument(
+        "--warm-start",
+        metavar="FILE.policy.npz",
+        help="start every run from this saved training state (one that `train --out DIR` wrote to "
+        "DIR/policies/): its policy, optimiser state and observation statistics; the new run's steps, "
+        "checkpoints and learning-rate schedule start at 0; the task and network settings must match "
+        "(ppo_jax tasks; reward files need --trusted)",
     )
     p.add_argument(
         "--jax-cache",
@@ -210,10 +227,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     task, ref = resolve(args.task)
     for h in hosted:
         check_host_spec(h, task, args)
+    cfg = apply_overrides(task.ppo, overrides)
+    local = args.trusted or all(s in BASELINES for s in specs)
+    keep = _Keep.of(args, task, cfg, local)  # bad --warm-start: exit 2, nothing built
     from rewardlab.api.host_specs import build_sources
 
     sources = {h.text: build_sources(h, task, args) for h in hosted}
-    cfg = apply_overrides(task.ppo, overrides)
     programs = [task.baseline(s) if s in BASELINES else files[s] for s in specs]
     names = [p.name for p in programs] + [h.text for h in hosted]
     if len(set(names)) != len(names):
@@ -224,7 +243,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results: list = []
     if programs:
-        where = "in this process (--trusted)" if args.trusted else "in the sandboxed training process"
+        where = "in the sandboxed training process"
+        if args.trusted:
+            where = "in this process (--trusted)"
+        elif keep.active:
+            where = "in this process (the task's own rewards, so that policies are saved or loaded)"
         print(
             f"{task.name}: {len(programs)} reward(s) x {len(seeds)} seed(s), {steps:,} steps per run, "
             f"{where} (compiling first)",
@@ -232,7 +255,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         bar = _Bar(len(programs) * len(seeds), steps, disable=args.no_progress)
         try:
-            if args.trusted:
+            if keep.active:
+                from rewardlab.engines import ppo_jax
+                from rewardlab.jax_cache import enable_compilation_cache
+
+                if args.jax_cache:
+                    enable_compilation_cache(args.jax_cache)
+                results = ppo_jax.train(
+                    task, programs, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness),
+                    warm_start=keep.warm, save_dir=keep.save_dir,
+                )
+            elif args.trusted:
                 from rewardlab import engines
 
                 results = engines.get(task.engine).train(
@@ -244,10 +277,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.close()
     for h in hosted:
         code = None if h.code is None else task.baseline(h.code) if h.code in BASELINES else files[h.code]
-        results += _train_hosted(task, h, code, sources[h.text], cfg, seeds, args, steps)
+        results += _train_hosted(task, h, code, sources[h.text], cfg, seeds, args, steps, keep)
     wall = time.perf_counter() - t0
     _print_results(task, results, wall)
     _print_host_stats(results)
+    keep.report(results)
     if args.json:
         Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=1), encoding="utf-8")
         print(f"results written to {args.json}", file=sys.stderr)
@@ -267,6 +301,7 @@ def _train_hosted(
     seeds: list[int],
     args: argparse.Namespace,
     steps: int,
+    keep: _Keep,
 ) -> list:
     """One spec with host reward sources, trained in this process (see `rewardlab.api.host_specs`)."""
     from rewardlab.engines import ppo_jax
@@ -288,6 +323,8 @@ def _train_hosted(
             progress=lambda i: bar.update(i.env_steps, i.best_fitness),
             host=sources,
             pad_single=False,  # a padded twin of a lone run would double the LLM's or encoder's work
+            warm_start=keep.warm,
+            save_dir=keep.save_dir,
         )
     finally:
         bar.close()
@@ -354,6 +391,57 @@ def _sandboxed(ref: Any, programs: list, cfg: Any, seeds: list[int], args: argpa
     )
 
 
+@dataclass(frozen=True)
+class _Keep:
+    """What `train` saves and starts from: the `--warm-start` state and the `--out` policies folder.
+
+    `active`: the code rewards train in this process with them (they never reach the sandboxed process,
+    which neither saves nor loads states yet); host-reward trainings always run here.
+    """
+
+    warm: Any  # engines.warm_start.WarmStart | None
+    save_dir: Path | None
+    active: bool
+    skipped: str  # why the code rewards' policies are not saved, if they are not
+
+    @staticmethod
+    def of(args: argparse.Namespace, task: Any, cfg: Any, local: bool) -> _Keep:
+        """Checked before anything trains: a bad or mismatched --warm-start file is one line, exit 2."""
+        engine_ok = task.engine == "ppo_jax"
+        warm = None
+        if args.warm_start:
+            if not engine_ok:
+                raise ValueError(f"--warm-start is not supported with engine {task.engine} ({task.name})")
+            if not local:
+                raise ValueError(
+                    "--warm-start with a reward file needs --trusted: the sandboxed training process does "
+                    "not load saved policies yet"
+                )
+            from rewardlab.engines.warm_start import WarmStart
+
+            warm = WarmStart.load(args.warm_start)
+            warm.check(task, cfg)
+            print(f"warm start from {warm.describe()}", file=sys.stderr)
+        save_dir = Path(args.out) / "policies" if args.out else None
+        active = local and engine_ok and (warm is not None or save_dir is not None)
+        skipped = ""
+        if save_dir is not None and not active:
+            skipped = (
+                f"engine {task.engine} does not save policies" if not engine_ok
+                else "no policy saved: with a reward file the batch trains in the sandboxed process, which "
+                "does not save policies yet (--trusted trains your own files in this process and saves them)"
+            )
+        return _Keep(warm, save_dir, active, skipped)
+
+    def report(self, results: list) -> None:
+        saved = [r.extra["policy"] for r in results if r.extra.get("policy")]
+        if saved:
+            print(f"policies saved ({len(saved)}): {self.save_dir}/ (start a training from one with "
+                  f"--warm-start {saved[0]})", file=sys.stderr)
+        if self.skipped:
+            print(f"note: {self.skipped}", file=sys.stderr)
+
+
 def _split_setting(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
@@ -407,7 +495,9 @@ class _Bar:
 
 def _print_results(task: Any, results: list, wall: float) -> None:
     print(f"\n{task.name} — fitness: {task.fitness_doc}")
-    header = f"{'reward':<28} {'seed':>4} {'final':>9} {'best':>9} {'env return':>11}  status"
+    warm = any("warm_start" in r.extra for r in results)
+    start_col = f" {'start':>9}" if warm else ""
+    header = f"{'reward':<28} {'seed':>4}{start_col} {'final':>9} {'best':>9} {'env return':>11}  status"
     print(header)
     print("-" * len(header))
     by_reward: dict[str, list] = {}
@@ -417,15 +507,19 @@ def _print_results(task: Any, results: list, wall: float) -> None:
             r.checkpoints[-1].eval_metrics.get("env_return", float("nan")) if r.checkpoints else float("nan")
         )
         status = r.status if r.ok else f"{r.status}: {r.message}"
+        start = r.extra.get("warm_start", {}).get("start_fitness", float("nan"))
+        start_txt = f" {start:>9.4g}" if warm else ""
         print(
-            f"{r.candidate:<28} {r.seed:>4} {r.final_fitness:>9.4g} {r.max_fitness:>9.4g} "
+            f"{r.candidate:<28} {r.seed:>4}{start_txt} {r.final_fitness:>9.4g} {r.max_fitness:>9.4g} "
             f"{env_ret:>11.4g}  {status}"
         )
     print("-" * len(header))
     for name, rs in by_reward.items():
         finals = [r.final_fitness for r in rs if r.checkpoints]
         med = statistics.median(finals) if finals else float("nan")
-        print(f"{name:<28} {'med':>4} {med:>9.4g}")
+        print(f"{name:<28} {'med':>4}{' ' * len(start_col)} {med:>9.4g}")
+    if warm:
+        print("start: fitness of the warm-started policy before training (not a checkpoint)")
     first = results[0]
     print(
         f"\nwall {wall:.1f} s (compile {first.compile_seconds:.1f} s, training {first.train_seconds:.1f} s "

@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -34,6 +35,7 @@ import optax
 
 from rewardlab.config import PPOConfig
 from rewardlab.engines import policy as P
+from rewardlab.engines import warm_start as W
 from rewardlab.engines.base import Engine, ProgressInfo
 from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.host import HostReward
@@ -595,15 +597,21 @@ def train(
     pad_single: bool = True,
     host: Sequence[HostReward] = (),
     fused: bool = False,
+    *,
+    warm_start: W.WarmStart | None = None,
+    save_dir: str | Path | None = None,
 ) -> list[TrainResult]:
     """Train every (reward, seed) pair in one batch of vmapped runs; results in candidate-major order.
 
     Rewards are trusted programs executed in this process (built-in baselines, the user's own
     files). LLM-written code must be checked and trained through `rewardlab.sandbox` instead.
-    See `train_fns` for `pad_single`, `host` and `fused`.
+    See `train_fns` for `pad_single`, `host`, `fused`, `warm_start` and `save_dir`.
     """
     named = [(prog.name, load_reward_fn(prog)) for prog in rewards]
-    return train_fns(task, named, config, seeds, progress, pad_single, host, fused)
+    return train_fns(
+        task, named, config, seeds, progress, pad_single, host, fused,
+        warm_start=warm_start, save_dir=save_dir,
+    )
 
 
 def train_fns(
@@ -615,6 +623,9 @@ def train_fns(
     pad_single: bool = True,
     host: Sequence[HostReward] = (),
     fused: bool = False,
+    *,
+    warm_start: W.WarmStart | None = None,
+    save_dir: str | Path | None = None,
 ) -> list[TrainResult]:
     """`train` for reward callables that are already loaded.
 
@@ -636,6 +647,17 @@ def train_fns(
     is the code reward's total plus the sum of the host components; the host components are recorded at
     each checkpoint beside the code reward's, and each source's `stats()` goes into every result's
     `extra["host_rewards"]`.
+
+    `warm_start` (`engines.warm_start.WarmStart.load(path)`) starts every run from a saved state: the
+    policy, optimiser state and observation statistics replace the init's (after the shared init program,
+    so nothing new compiles); environments, keys and return statistics start fresh, and the step count,
+    checkpoint schedule and learning-rate schedule start at 0 for this budget. It is checked against the
+    task and config first (`WarmStartError`, a ValueError, before anything compiles). Each run's policy
+    is evaluated once before training, on the saved run's last evaluation episodes:
+    `extra["warm_start"]["start_fitness"]` (not a checkpoint: fitness stays what this reward trained).
+
+    `save_dir` writes each finished run's state to `save_dir/<reward>_seed<seed>.policy.npz` (runs that
+    diverged are not saved), named in `extra["policy"]`.
     """
     if not named_fns:
         raise ValueError("train needs at least one reward")
@@ -649,6 +671,8 @@ def train_fns(
         raise ValueError("host reward sources need the split program (fused=False)")
     enable_compilation_cache()
     cfg = config or task.ppo
+    if warm_start is not None:
+        warm_start.check(task, cfg)
     prepared = prepare_rewards(task, named_fns)
     good = [p for p in prepared if p.fn is not None]
     results: dict[tuple[str, int], TrainResult] = {}
@@ -659,7 +683,11 @@ def train_fns(
     if host:
         _check_host_names(host, good)
     if good:
-        for res in _train_batch(task, cfg, good, list(seeds), progress, pad_single, host, fused):
+        save = Path(save_dir) if save_dir is not None else None
+        batch = _train_batch(
+            task, cfg, good, list(seeds), progress, pad_single, host, fused, warm_start, save
+        )
+        for res in batch:
             results[(res.candidate, res.seed)] = res
     return [results[(p.name, s)] for p in prepared for s in seeds]
 
@@ -707,6 +735,8 @@ def _train_batch(
     pad: bool,
     host: tuple[HostReward, ...] = (),
     fused: bool = False,
+    warm: W.WarmStart | None = None,
+    save_dir: Path | None = None,
 ) -> list[TrainResult]:
     width = max(1, max(len(p.components) for p in prepared))
     host_names = tuple(c for src in host for c in src.components)
@@ -720,16 +750,18 @@ def _train_batch(
         runs += [runs[0]] * (run_slots(n_real) - n_real)
     keys = jnp.stack([jax.random.PRNGKey(s) for _, s in runs])
     cands = jnp.asarray([ci for ci, _ in runs], jnp.int32)
-    eval_keys = [
-        jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), 10_000 + i) for _, s in runs])
-        for i in range(cfg.n_checkpoints)
-    ]
+    eval_keys = [_eval_keys([s for _, s in runs], i) for i in range(cfg.n_checkpoints)]
 
     t0 = time.perf_counter()
     progs = _programs(task, cfg, prepared, width, chunk_updates, keys, cands, host, fused)
     runner, chunk_fn = progs.runner, progs.chunk
     jax.block_until_ready(runner)
     compile_s = time.perf_counter() - t0
+    start_fitness = None
+    if warm is not None:
+        runner = W.apply(runner, warm)
+        start = progs.evaluate(runner, _eval_keys([s for _, s in runs], W.final_eval_index(warm)))
+        start_fitness = np.asarray(start.fitness)
 
     n = len(runs)
     checkpoints: list[list[Checkpoint]] = [[] for _ in range(n)]
@@ -776,8 +808,33 @@ def _train_batch(
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
         extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
     results = []
+    written: set[Path] = set()
     for i, (ci, seed) in enumerate(runs[:n_real]):
         nan_at = failed_at[i]
+        run_extra = dict(extra)
+        if warm is not None and start_fitness is not None:
+            run_extra["warm_start"] = {
+                "path": warm.path,
+                "start_fitness": float(start_fitness[i]),
+                "saved_fitness": warm.final_fitness,
+            }
+        if save_dir is not None and nan_at is None and checkpoints[i]:
+            path = save_dir / W.policy_filename(prepared[ci].name, seed)
+            while path in written:  # two names that differ only in characters a file name cannot hold
+                path = path.with_name(f"{len(written)}_{path.name}")
+            written.add(path)
+            W.save(
+                path,
+                W.run_state(runner, i),
+                task,
+                cfg,
+                reward=prepared[ci].name,
+                seed=seed,
+                env_steps=total_steps,
+                final_fitness=checkpoints[i][-1].fitness,
+                previous=warm,
+            )
+            run_extra["policy"] = str(path)
         results.append(
             TrainResult(
                 candidate=prepared[ci].name,
@@ -790,10 +847,15 @@ def _train_batch(
                 message=f"training diverged: non-finite network parameters by step {nan_at}"
                 if nan_at
                 else "",
-                extra=dict(extra),
+                extra=run_extra,
             )
         )
     return results
+
+
+def _eval_keys(seeds: Sequence[int], index: int) -> jax.Array:
+    """The evaluation keys of checkpoint `index`, one per run: the same episodes for the same seed."""
+    return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), 10_000 + index) for s in seeds])
 
 
 def merge_stats(a: ChunkStats, b: ChunkStats) -> ChunkStats:
