@@ -30,6 +30,7 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("confirm_seeds", "--confirm-seeds", "S"),
     ("elites", "--elites", "N"),
     ("init", "--init", "human|PATH"),
+    ("warm_start", "--warm-start", "FILE.policy.npz"),
     ("feedback", "--feedback", None),
     ("feedback_file", "--feedback-file", "FILE"),
     ("timesteps", "--timesteps", "T"),

@@ -16,15 +16,15 @@ Such trainings run in this process, one spec at a time, after the code-only ones
 
 `--out DIR` saves every finished run's training state to `DIR/policies/<reward>_seed<seed>.policy.npz`
 and `--warm-start FILE` starts every run from such a state (curriculum: reward A, then reward B; see
-`rewardlab.engines.warm_start`), for runs trained in this process: with `--trusted`, with host rewards,
-or when every code reward is the task's own (human, sparse), which are then trained here rather than in
-the sandboxed process (the sandboxed process neither saves nor loads states yet). ppo_jax tasks only.
+`rewardlab.engines.warm_start`), wherever the runs train (the sandboxed process reads the file and saves
+states in its job folder, moved to `DIR/policies/` afterwards). ppo_jax tasks only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -228,8 +228,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for h in hosted:
         check_host_spec(h, task, args)
     cfg = apply_overrides(task.ppo, overrides)
-    local = args.trusted or all(s in BASELINES for s in specs)
-    keep = _Keep.of(args, task, cfg, local)  # bad --warm-start: exit 2, nothing built
+    keep = _Keep.of(args, task, cfg)  # bad --warm-start: exit 2, nothing built
     from rewardlab.api.host_specs import build_sources
 
     sources = {h.text: build_sources(h, task, args) for h in hosted}
@@ -243,11 +242,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results: list = []
     if programs:
-        where = "in the sandboxed training process"
-        if args.trusted:
-            where = "in this process (--trusted)"
-        elif keep.active:
-            where = "in this process (the task's own rewards, so that policies are saved or loaded)"
+        where = "in this process (--trusted)" if args.trusted else "in the sandboxed training process"
         print(
             f"{task.name}: {len(programs)} reward(s) x {len(seeds)} seed(s), {steps:,} steps per run, "
             f"{where} (compiling first)",
@@ -255,7 +250,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         bar = _Bar(len(programs) * len(seeds), steps, disable=args.no_progress)
         try:
-            if keep.active:
+            if args.trusted and keep.active:
                 from rewardlab.engines import ppo_jax
                 from rewardlab.jax_cache import enable_compilation_cache
 
@@ -272,7 +267,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     task, programs, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness)
                 )
             else:
-                results = _sandboxed(ref, programs, cfg, seeds, args, bar)
+                results = _sandboxed(ref, programs, cfg, seeds, args, bar, keep)
         finally:
             bar.close()
     for h in hosted:
@@ -369,7 +364,11 @@ def _read_file(path: str, task: str, *, checked: bool) -> Any:
     return program
 
 
-def _sandboxed(ref: Any, programs: list, cfg: Any, seeds: list[int], args: argparse.Namespace, bar: _Bar):
+def _sandboxed(
+    ref: Any, programs: list, cfg: Any, seeds: list[int], args: argparse.Namespace, bar: _Bar, keep: _Keep
+) -> list:
+    """The code rewards trained in the sandboxed child; saved states are moved from its job folder to
+    `keep.save_dir` (the job folder is a temporary one without --out)."""
     from rewardlab.sandbox import train_in_worker
 
     def on_event(event: Any) -> None:
@@ -378,7 +377,7 @@ def _sandboxed(ref: Any, programs: list, cfg: Any, seeds: list[int], args: argpa
         elif event.kind in ("failed", "retry") and event.message:
             bar.write(f"training process: {event.message}")
 
-    return train_in_worker(
+    results = train_in_worker(
         ref,
         programs,
         cfg,
@@ -388,15 +387,25 @@ def _sandboxed(ref: Any, programs: list, cfg: Any, seeds: list[int], args: argpa
         memory_mb=args.memory_mb,
         jax_cache_dir=args.jax_cache,
         on_event=on_event,
+        warm_start=keep.warm.path if keep.warm is not None else None,
+        save_policies=keep.save_dir is not None and keep.active,
     )
+    if keep.save_dir is not None:
+        keep.save_dir.mkdir(parents=True, exist_ok=True)
+        for r in results:
+            saved = r.extra.get("policy")
+            if saved and Path(saved).is_file():
+                target = keep.save_dir / Path(saved).name
+                os.replace(saved, target)
+                r.extra["policy"] = str(target)
+    return results
 
 
 @dataclass(frozen=True)
 class _Keep:
     """What `train` saves and starts from: the `--warm-start` state and the `--out` policies folder.
 
-    `active`: the code rewards train in this process with them (they never reach the sandboxed process,
-    which neither saves nor loads states yet); host-reward trainings always run here.
+    `active`: the engine saves or loads states for this training (the JAX PPO engine only).
     """
 
     warm: Any  # engines.warm_start.WarmStart | None
@@ -405,32 +414,23 @@ class _Keep:
     skipped: str  # why the code rewards' policies are not saved, if they are not
 
     @staticmethod
-    def of(args: argparse.Namespace, task: Any, cfg: Any, local: bool) -> _Keep:
+    def of(args: argparse.Namespace, task: Any, cfg: Any) -> _Keep:
         """Checked before anything trains: a bad or mismatched --warm-start file is one line, exit 2."""
         engine_ok = task.engine == "ppo_jax"
         warm = None
         if args.warm_start:
             if not engine_ok:
                 raise ValueError(f"--warm-start is not supported with engine {task.engine} ({task.name})")
-            if not local:
-                raise ValueError(
-                    "--warm-start with a reward file needs --trusted: the sandboxed training process does "
-                    "not load saved policies yet"
-                )
             from rewardlab.engines.warm_start import WarmStart
 
             warm = WarmStart.load(args.warm_start)
             warm.check(task, cfg)
             print(f"warm start from {warm.describe()}", file=sys.stderr)
         save_dir = Path(args.out) / "policies" if args.out else None
-        active = local and engine_ok and (warm is not None or save_dir is not None)
+        active = engine_ok and (warm is not None or save_dir is not None)
         skipped = ""
-        if save_dir is not None and not active:
-            skipped = (
-                f"engine {task.engine} does not save policies" if not engine_ok
-                else "no policy saved: with a reward file the batch trains in the sandboxed process, which "
-                "does not save policies yet (--trusted trains your own files in this process and saves them)"
-            )
+        if save_dir is not None and not engine_ok:
+            skipped = f"engine {task.engine} does not save policies"
         return _Keep(warm, save_dir, active, skipped)
 
     def report(self, results: list) -> None:

@@ -29,7 +29,8 @@ class Batch:
     """Reward programs trained together in one compiled program, each on every seed.
 
     `timeout_s` bounds each sandboxed child (the batch, then each solo retry); `jax_cache_dir` is the
-    compilation cache of a local worker (a remote worker keeps its own).
+    compilation cache of a local worker (a remote worker keeps its own); `warm_start` a saved training
+    state (`engines.warm_start`) every run starts from (its bytes travel to a remote worker).
     """
 
     ref: TaskRef
@@ -38,6 +39,7 @@ class Batch:
     seeds: tuple[int, ...]
     timeout_s: float | None
     jax_cache_dir: str | None = None
+    warm_start: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -52,6 +52,7 @@ class LocalEvaluator:
                 jax_cache_dir=batch.jax_cache_dir,
                 on_event=on_event,
                 resident=self._worker,
+                warm_start=batch.warm_start,
             )
             yield i, BatchOutcome(tuple(results), node)
 

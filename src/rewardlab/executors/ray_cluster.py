@@ -26,7 +26,7 @@ from typing import Any
 
 from rewardlab.executors.base import Batch, BatchOutcome, ExecutorUnavailable
 from rewardlab.executors.resources import Request
-from rewardlab.executors.shipping import pack, unpack
+from rewardlab.executors.shipping import pack, unpack, warm_start_file
 from rewardlab.sandbox.worker import WorkerEvent, train_in_worker
 from rewardlab.types import TrainResult
 
@@ -152,6 +152,7 @@ def train_batch(payload: dict[str, Any]) -> dict[str, Any]:
             timeout_s=payload["timeout_s"],
             jax_cache_dir=cache,
             on_event=keep,
+            warm_start=warm_start_file(payload, Path(tmp)),
         )
     return {"node": node_label(), "results": [r.to_dict() for r in results], "events": events}
 

@@ -42,12 +42,24 @@ def pack(batch: Batch) -> dict[str, Any]:
         "config": dataclasses.asdict(batch.config),
         "seeds": list(batch.seeds),
         "timeout_s": batch.timeout_s,
+        "warm_start": Path(batch.warm_start).read_bytes() if batch.warm_start else None,
     }
 
 
 def _from_task(*_: Any) -> Any:
     """Stands for a task's own callable baseline: the training child takes the real one from the task."""
     raise RuntimeError("a task's callable baseline runs only inside the training child")
+
+
+def warm_start_file(payload: dict[str, Any], workdir: Path) -> str | None:
+    """The shipped warm-start state written under `workdir` (named by its hash), or None."""
+    data = payload.get("warm_start")
+    if not data:
+        return None
+    path = workdir / "warm_start" / f"{hashlib.sha256(data).hexdigest()[:16]}.policy.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return str(path)
 
 
 def unpack(payload: dict[str, Any], workdir: Path) -> tuple[TaskRef, list[RewardProgram], PPOConfig]:

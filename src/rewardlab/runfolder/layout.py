@@ -10,6 +10,7 @@
         restart_01/iter_000/...  restart_01/confirm.json     restarts after the first
         final/results.json  final/method.py                  the final evaluation
         worker/  probe/  jax_cache/                          sandbox jobs and the compilation cache
+        warm_start.policy.npz                                the state trainings start from (--warm-start)
         summary.json  report.html                            the report
 
 This module is the only place in rewardlab that spells these names (the sandbox, a lower layer, names
@@ -44,6 +45,7 @@ FINAL_METHOD = "method.py"
 WORKER = "worker"
 PROBE = "probe"
 JAX_CACHE = "jax_cache"
+WARM_START = "warm_start.policy.npz"
 SUMMARY = "summary.json"
 REPORT = "report.html"
 
@@ -127,6 +129,10 @@ class Layout:
     @property
     def jax_cache(self) -> Path:
         return self.root / JAX_CACHE
+
+    @property
+    def warm_start(self) -> Path:
+        return self.root / WARM_START
 
     @property
     def final(self) -> Path:

@@ -1,12 +1,14 @@
 """Training child: `python -m rewardlab.sandbox._train_child JOB_DIR` trains one batch of candidates.
 
-Reads `job.json` (task reference, engine name, PPO config, seeds, candidates), hardens itself, imports
+Reads `job.json` (task reference, engine name, PPO config, seeds, candidates, and optionally a saved
+training state to start every run from, `warm_start`, and `save_policies`), hardens itself, imports
 the task from its reference (the user's own file or module included) and the engine (`engine`, or the
 task's own `Task.engine` when the job names none), re-applies the static policy, loads every program
 with the restricted loader and calls the engine's `train_fns` once for the whole batch. A
 candidate marked `task_reward` is the task's own human/sparse baseline, taken from the task itself.
 Progress goes to `progress.jsonl` (one JSON object per line, appended), results to `results.json`
-(written atomically at the end). The parent never reads stdout.
+(written atomically at the end), saved training states (with `save_policies`) to `policies/`, all in the
+job folder. The parent never reads stdout.
 
 `python -m rewardlab.sandbox._train_child --serve SERVE_DIR` is the long-lived form (`sandbox.resident`):
 it reads `serve.json` (task reference, engine, limits, cache), hardens itself and imports the task and
@@ -119,6 +121,7 @@ def run_job(job: dict[str, Any], job_dir: Path, task: Any, engine: Any) -> None:
     seeds = [int(s) for s in job["seeds"]]
     failed: dict[str, str] = {}
     named = []
+    keep, problem = _keep(job, job_dir, task, engine, config)
     for cand in job["candidates"]:
         name, source = cand["name"], cand["source"]
         if cand.get("task_reward"):
@@ -136,9 +139,13 @@ def run_job(job: dict[str, Any], job_dir: Path, task: Any, engine: Any) -> None:
             c = classify_exception(exc, source.splitlines())
             failed[name] = f"{c.kind}: {c.message}"
 
+    if problem:  # every candidate fails with it: nothing trains from a state that does not fit
+        failed = {c["name"]: problem for c in job["candidates"]}
+        named = []
     trained: dict[tuple[str, int], TrainResult] = {}
     if named:
-        for res in engine.train_fns(task, named, config, seeds, _progress_writer(job_dir / "progress.jsonl")):
+        progress = _progress_writer(job_dir / "progress.jsonl")
+        for res in engine.train_fns(task, named, config, seeds, progress, **keep):
             trained[(res.candidate, res.seed)] = res
     out = []
     for cand in job["candidates"]:
@@ -149,6 +156,32 @@ def run_job(job: dict[str, Any], job_dir: Path, task: Any, engine: Any) -> None:
             )
             out.append(res.to_dict())
     write_json_atomic(job_dir / "results.json", {"results": out})
+
+
+def _keep(
+    job: dict[str, Any], job_dir: Path, task: Any, engine: Any, config: Any
+) -> tuple[dict[str, Any], str]:
+    """The engine keywords for the job's warm start and policy saving, or why the job cannot train.
+
+    The parent checks a warm-start file before it writes any job; this is the backstop (a file changed
+    in between, an engine without warm starts), turned into every candidate's error, not a crash."""
+    if not job.get("warm_start") and not job.get("save_policies"):
+        return {}, ""
+    if getattr(engine, "name", "") != "ppo_jax":
+        return {}, f"warm_start: saving or loading policies is not supported with engine {engine.name}"
+    keep: dict[str, Any] = {}
+    if job.get("save_policies"):
+        keep["save_dir"] = job_dir / "policies"
+    if job.get("warm_start"):
+        from rewardlab.engines.warm_start import WarmStart
+
+        try:
+            warm = WarmStart.load(job["warm_start"])
+            warm.check(task, config or task.ppo)
+        except ValueError as exc:
+            return {}, f"warm_start: {' '.join(str(exc).split())}"
+        keep["warm_start"] = warm
+    return keep, ""
 
 
 def _progress_writer(path: Path) -> Callable[[Any], None]:

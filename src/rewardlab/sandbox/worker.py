@@ -99,6 +99,8 @@ def train_in_worker(
     stall_s: float | None = None,
     engine: str | None = None,
     resident: ResidentWorker | None = None,
+    warm_start: str | Path | None = None,
+    save_policies: bool = False,
 ) -> list[TrainResult]:
     """Train every (program, seed) pair in a sandboxed child; results in candidate-major order.
 
@@ -122,6 +124,11 @@ def train_in_worker(
     `resident`: a long-lived child (`sandbox.resident`) that trains the batch's first attempt, keeping
     compiled programs from earlier batches; its jobs live under its own root, `run_dir` is then unused.
     None (the default): a fresh child per attempt.
+
+    `warm_start`: a saved training state (`engines.warm_start`; a file the child may read) every run starts
+    from; `save_policies`: each finished run's state is saved in its job folder's `policies/`, named in
+    the result's `extra["policy"]`. The JAX PPO engine only; the caller checks the file against the task
+    first (the child's own check turns a misfit into every candidate's error result).
     """
     if not programs:
         raise ValueError("train_in_worker needs at least one program")
@@ -150,7 +157,11 @@ def train_in_worker(
         with _run_folder(run_dir) as root:
             cache = Path(jax_cache_dir) if jax_cache_dir is not None else root / "jax_cache"
             limits = Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb)
-            runner = _Runner(ref, config, seed_list, root, cache, limits, on_event, stall_s, engine, resident)
+            keep = {"warm_start": str(Path(warm_start).resolve()) if warm_start else None,
+                    "save_policies": bool(save_policies)}
+            runner = _Runner(
+                ref, config, seed_list, root, cache, limits, on_event, stall_s, engine, resident, keep
+            )
             results.update(runner.run_batch(checked))
     return [results[(p.name, s)] for p in programs for s in seed_list]
 
@@ -193,6 +204,7 @@ class _Runner:
     stall_s: float | None = None
     engine: str | None = None
     resident: ResidentWorker | None = None
+    keep: dict[str, Any] = field(default_factory=dict)  # job fields: warm_start, save_policies
     _counter: Any = field(default_factory=itertools.count)
 
     def run_batch(self, programs: list[RewardProgram], retry_stall: bool = True) -> _Results:
@@ -235,6 +247,7 @@ class _Runner:
                 "limits": self.limits.to_dict(),
                 "jax_cache_dir": str(self.cache.resolve()),
                 "candidates": [job_candidate(p) for p in programs],
+                **self.keep,
             },
         )
         wall = self.limits.wall_s

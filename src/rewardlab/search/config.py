@@ -55,6 +55,13 @@ class SearchConfig:
         "improves it instead of writing one from scratch, trains it unchanged as candidate 0 (the reward "
         "to beat) and confirmation always includes it (always 'human' for the LLM-free proposer).",
     )
+    warm_start: str | None = _f(
+        None,
+        "A saved training state (`rewardlab train TASK --out DIR` writes DIR/policies/*.policy.npz): every "
+        "training of the search (candidates, confirmation, the final winner and baselines) starts from it "
+        "instead of from scratch, Eureka's curriculum (a policy trained with one reward, fine-tuned under "
+        "the searched one). Checked against the task first; copied into the run folder.",
+    )
     feedback: str = _f(
         "auto",
         "auto: automatic reward reflection; human: ask a person after each iteration.",

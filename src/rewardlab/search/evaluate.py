@@ -100,13 +100,19 @@ def batches(
     timeout_s: float | None,
     batch_size: int,
     jax_cache_dir: str | None,
+    warm_start: str | None = None,
 ) -> list[Batch]:
     """`programs` cut into batches of `batch_size`, each trained on every seed."""
     return [
         Batch(ref, tuple(programs[k : k + batch_size]), config, tuple(int(s) for s in seeds), timeout_s,
-              jax_cache_dir)
+              jax_cache_dir, warm_start)
         for k in range(0, len(programs), batch_size)
     ]
+
+
+def warm_start_file(store: RunStore, config: SearchConfig) -> str | None:
+    """The run folder's copy of the `--warm-start` state every training starts from, if there is one."""
+    return str(store.layout.warm_start) if config.warm_start else None
 
 
 def train(
@@ -121,6 +127,7 @@ def train(
     jax_cache_dir: str | None = None,
     on_event: Callable[[Any], None] | None = None,
     evaluator: Evaluator | None = None,
+    warm_start: str | None = None,
 ) -> dict[str, tuple[TrainResult, ...]]:
     """Train the candidates that have no stored results yet, in batches; one result per seed each.
 
@@ -146,6 +153,7 @@ def train(
         timeout_s=timeout_s,
         batch_size=batch_size,
         jax_cache_dir=jax_cache_dir or str(store.layout.jax_cache),
+        warm_start=warm_start,
     )
 
     def started(i: int) -> None:
@@ -190,6 +198,7 @@ def train_programs(
         timeout_s=config.train_timeout_s,
         batch_size=config.batch_size,
         jax_cache_dir=config.jax_cache_dir or str(store.layout.jax_cache),
+        warm_start=warm_start_file(store, config),
     )
     got: dict[int, tuple[TrainResult, ...]] = {}
     for i, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work):
@@ -212,6 +221,7 @@ def evaluate(
     on_event: Callable[[Any], None] | None = None,
     evaluator: Evaluator | None = None,
     episode_steps: int | None = None,
+    warm_start: str | None = None,
 ) -> list[EvalRecord]:
     """Check, then train the candidates that passed; one `EvalRecord` per candidate, in order.
     `episode_steps` (the task's episode limit) lets the probe refuse rewards too slow to train."""
@@ -232,6 +242,7 @@ def evaluate(
             jax_cache_dir=jax_cache_dir,
             on_event=on_event,
             evaluator=evaluator,
+            warm_start=warm_start,
         )
         if valid
         else {}

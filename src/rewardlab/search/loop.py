@@ -313,6 +313,7 @@ def run_iteration(
         on_event=on_event,
         evaluator=evaluator,
         episode_steps=_episode_steps(task),
+        warm_start=evaluate.warm_start_file(store, config),
     )
     for rec in records:
         _write_feedback(store, rec)

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import os
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -53,6 +54,8 @@ def search(
     """
     task, ref, config = prepare(config, check_llm=check_llm)
     store = RunStore.create(out_dir, task.name, config.to_dict(), command, task_ref=ref)
+    if config.warm_start is not None:  # the run keeps its own copy: resuming must not depend on the original
+        shutil.copyfile(config.warm_start, store.layout.warm_start)
     with _streaming_shown(progress):
         return drive(store, config, task, ref, progress)
 
@@ -84,6 +87,9 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     task, ref = resolve(config.task)
     if init in BASELINES:
         check_init(task.reward_program(init).source, init)
+    if config.warm_start is not None:
+        config = dataclasses.replace(config, warm_start=str(Path(config.warm_start).expanduser().resolve()))
+        check_warm_start(config.warm_start, task, config)
     preflight(config, task)  # an unreachable cluster: one error before the LLM is asked anything
     if backend is not None and check_llm:
         check_backend(backend)
@@ -95,6 +101,15 @@ def llm_backend(config: SearchConfig) -> Any:
     if not config.llm:
         return None
     return backend_from_spec(config.llm, timeout_s=config.llm_timeout_s, concurrency=config.llm_concurrency)
+
+
+def check_warm_start(path: str, task: Task, config: SearchConfig) -> None:
+    """The warm-start state must load and fit the task and the search's network (WarmStartError: exit 2)."""
+    if task.engine != "ppo_jax":
+        raise ValueError(f"--warm-start is not supported with engine {task.engine} ({task.name})")
+    from rewardlab.engines.warm_start import WarmStart
+
+    WarmStart.load(path).check(task, config.ppo(task))
 
 
 def check_init(source: str, what: str) -> None:
@@ -167,6 +182,9 @@ def resume(
     if where:
         config = dataclasses.replace(config, **where)
     runfolder.verify(store.layout, config.restarts, config.iterations)
+    if config.warm_start is not None and not store.layout.warm_start.is_file():
+        hint = "it is the --warm-start state the run began with"
+        raise RunFolderError(store.layout.warm_start, "is missing", hint)
     backend = llm_backend(config)
     task, ref, changed = load_task(store, config, force=force)
     preflight(config, task)
