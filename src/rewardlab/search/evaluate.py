@@ -187,23 +187,34 @@ def train_programs(
     seeds: Sequence[int],
     evaluator: Evaluator | None = None,
 ) -> list[TrainResult]:
-    """Train whole programs (not search candidates) with the search's budget and limits, in batches of
-    `batch_size` handed to `evaluator` together: the confirmation and the final evaluation. Results in
-    program-major order, as one batch would give them."""
-    work = batches(
-        ref,
-        programs,
-        config.ppo(task),
-        seeds,
-        timeout_s=config.train_timeout_s,
-        batch_size=config.batch_size,
-        jax_cache_dir=config.jax_cache_dir or str(store.layout.jax_cache),
-        warm_start=warm_start_file(store, config),
-    )
-    got: dict[int, tuple[TrainResult, ...]] = {}
-    for i, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work):
-        got[i] = outcome.results
-    return [r for i in range(len(work)) for r in got[i]]
+    """Train whole programs (not search candidates) with the search's budget and limits, handed to
+    `evaluator` together: the confirmation and the final evaluation. Results in program-major order, as
+    one batch would give them.
+
+    A batch never holds more runs (programs x seeds) than an iteration's batch (`batch_size` x `seeds`):
+    larger sets are cut by seeds (and by programs if need be), so every batch of the search has the same
+    number of runs after padding and uses the programs the iterations compiled (a batch of another size
+    compiles the engine's programs afresh: ~30-50 s on a 2-core CPU, more than its training)."""
+    runs = max(1, config.batch_size * config.seeds)
+    per_batch = max(1, min(len(programs), runs))
+    seed_chunk = max(1, runs // per_batch)
+    work: list[Batch] = []
+    for k in range(0, len(seeds), seed_chunk):
+        work += batches(
+            ref,
+            programs,
+            config.ppo(task),
+            seeds[k : k + seed_chunk],
+            timeout_s=config.train_timeout_s,
+            batch_size=per_batch,
+            jax_cache_dir=config.jax_cache_dir or str(store.layout.jax_cache),
+            warm_start=warm_start_file(store, config),
+        )
+    got: dict[tuple[str, int], TrainResult] = {}
+    for _, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work):
+        for r in outcome.results:
+            got[(r.candidate, r.seed)] = r
+    return [got[(p.name, int(s))] for p in programs for s in seeds]
 
 
 def evaluate(

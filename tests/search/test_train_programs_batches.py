@@ -1,0 +1,66 @@
+"""How the confirmation and the final evaluation cut their trainings into batches (`train_programs`).
+
+A batch larger than an iteration's (programs x seeds > batch_size x seeds per candidate) would compile
+the engine's programs afresh, so such sets are cut by seeds, then by programs; the results come back in
+the order one batch would give them. The evaluator here records batches instead of training: what is
+checked is the cutting and the reassembly, not training (which the search tests do for real).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from rewardlab.executors import Batch, BatchOutcome
+from rewardlab.search.config import SearchConfig
+from rewardlab.search.evaluate import train_programs
+from rewardlab.store import RunStore
+from rewardlab.tasks.ref import resolve
+from rewardlab.types import RewardProgram, TrainResult
+
+
+class Recorder:
+    """An evaluator that returns one result per run, with fitness naming its program and seed."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+
+    def run(
+        self, batches: Sequence[Batch], on_event=None, on_start=None
+    ) -> Iterator[tuple[int, BatchOutcome]]:
+        for i, b in enumerate(batches):
+            self.batches.append(b)
+            results = tuple(
+                TrainResult(p.name, s, "ok", (), 1, 0.0, 0.0) for p in b.programs for s in b.seeds
+            )
+            yield i, BatchOutcome(results, "here")
+
+    def close(self) -> None:
+        pass
+
+
+def _train(tmp_path, n_programs: int, n_seeds: int, **config) -> tuple[Recorder, list[TrainResult]]:
+    task, ref = resolve("CartPole-v1")
+    store = RunStore.create(tmp_path, task.name, {})
+    programs = [RewardProgram(f"p{k}", task.human.source) for k in range(n_programs)]
+    seeds = [1000 + k for k in range(n_seeds)]
+    rec = Recorder()
+    cfg = SearchConfig(**config)
+    return rec, train_programs(store, cfg, task, ref, programs, seeds, rec)
+
+
+def test_a_final_evaluation_larger_than_an_iteration_batch_is_cut_by_seeds(tmp_path):
+    rec, results = _train(tmp_path, 3, 10, batch_size=16, seeds=1)
+    assert [(len(b.programs), len(b.seeds)) for b in rec.batches] == [(3, 5), (3, 5)]
+    assert [(r.candidate, r.seed) for r in results] == [(f"p{p}", 1000 + s) for p in range(3)
+                                                        for s in range(10)]
+
+
+def test_a_set_that_fits_stays_one_batch_and_many_programs_are_cut_too(tmp_path):
+    rec, _ = _train(tmp_path / "a", 5, 3, batch_size=16, seeds=1)
+    assert [(len(b.programs), len(b.seeds)) for b in rec.batches] == [(5, 3)]
+    rec, results = _train(tmp_path / "b", 5, 2, batch_size=4, seeds=1)
+    assert [(len(b.programs), len(b.seeds)) for b in rec.batches] == [(4, 1), (1, 1), (4, 1), (1, 1)]
+    assert [(r.candidate, r.seed) for r in results] == [(f"p{p}", 1000 + s) for p in range(5)
+                                                        for s in range(2)]
