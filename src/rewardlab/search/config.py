@@ -47,7 +47,11 @@ class SearchConfig:
     restarts: int = _f(1, "Independent restarts; the best reward over all restarts is evaluated.")
     seeds: int = _f(1, "Training seeds per candidate during the search; fitness is their mean.")
     final_seeds: int = _f(
-        5, "Fresh seeds for the final evaluation of the winner and the baselines; 0 skips it."
+        10,
+        "Fresh seeds for the final evaluation of the winner and the baselines; 0 skips it. Ten because "
+        "seed-to-seed spread on the CPU tasks is as large as the differences a search finds; they train in "
+        "batches no larger than an iteration's, with its compiled programs (about one later batch's time "
+        "per 5 seeds).",
     )
     init: str | None = _f(
         None,
