@@ -82,7 +82,7 @@ def test_cli_names_the_extra_when_sentence_transformers_is_missing(monkeypatch, 
 
 
 def test_reward_specs_name_ellm_without_an_argument():
-    from rewardlab.api.host_specs import parse_reward_spec
+    from rewardlab.search.host_specs import parse_reward_spec
 
     assert parse_reward_spec("ellm").host == (("ellm", ""),) and parse_reward_spec("ellm").code is None
     spec = parse_reward_spec("sparse+ellm")

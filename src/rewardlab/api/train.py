@@ -10,7 +10,7 @@ files go to a temporary folder (removed at the end) or `--out DIR`; nothing is w
 with nothing checked and no limits.
 
 `--reward judge:OBJECTIVE.txt --llm SPEC` trains with an LLM judge (`rewardlab.rewards.judge`), a host
-reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.api.host_specs`);
+reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.search.host_specs`);
 `--reward ellm` (or `sparse+ellm`) with ELLM's goal rewards (`rewardlab.rewards.ellm`).
 Such trainings run in this process, one spec at a time, after the code-only ones.
 """
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rewardlab.api.host_specs import BASELINES
+from rewardlab.search.host_specs import BASELINES
 
 
 def add_train_command(sub: Any) -> argparse.ArgumentParser:
@@ -189,8 +189,8 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rewardlab.api.host_specs import check_host_spec, parse_reward_spec
     from rewardlab.config import apply_overrides
+    from rewardlab.search.host_specs import HostOptions, check_for_task, check_options, parse_reward_spec
     from rewardlab.tasks.ref import resolve
 
     if args.seeds < 1:
@@ -207,12 +207,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     for h in hosted:
         if h.code is not None and h.code not in BASELINES and h.code not in files:
             files[h.code] = _read_file(h.code, args.task, checked=False)
+    host_options = HostOptions.from_namespace(args)
+    for h in hosted:  # before the task is built (seconds): a wrong option is an instant error
+        check_options(h, host_options)
     task, ref = resolve(args.task)
     for h in hosted:
-        check_host_spec(h, task, args)
-    from rewardlab.api.host_specs import build_sources
+        check_for_task(h, task)
+    from rewardlab.search.host_specs import build_sources
 
-    sources = {h.text: build_sources(h, task, args) for h in hosted}
+    sources = {h.text: build_sources(h, task, host_options) for h in hosted}
     cfg = apply_overrides(task.ppo, overrides)
     programs = [task.baseline(s) if s in BASELINES else files[s] for s in specs]
     names = [p.name for p in programs] + [h.text for h in hosted]
@@ -268,11 +271,9 @@ def _train_hosted(
     args: argparse.Namespace,
     steps: int,
 ) -> list:
-    """One spec with host reward sources, trained in this process (see `rewardlab.api.host_specs`)."""
-    from rewardlab.engines import ppo_jax
-    from rewardlab.rewards.program import load_reward_fn
+    """One spec with host reward sources, trained in this process (see `rewardlab.search.host_specs`)."""
+    from rewardlab.search.host_specs import train_spec
 
-    fn = load_reward_fn(code) if code is not None else _no_code_reward
     print(
         f"{task.name}: {spec.text} x {len(seeds)} seed(s), {steps:,} steps per run, in this process "
         "(a host reward asks its model after every rollout; compiling first)",
@@ -280,28 +281,15 @@ def _train_hosted(
     )
     bar = _Bar(len(seeds), steps, disable=args.no_progress)
     try:
-        return ppo_jax.train_fns(
-            task,
-            [(spec.text, fn)],
-            cfg,
-            seeds,
-            progress=lambda i: bar.update(i.env_steps, i.best_fitness),
-            host=sources,
-            pad_single=False,  # a padded twin of a lone run would double the LLM's or encoder's work
+        return train_spec(
+            task, spec, code, sources, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness)
         )
     finally:
         bar.close()
-        for src in sources:
-            src.close()
-
-
-def _no_code_reward(state: Any, action: Any, next_state: Any) -> tuple[float, dict]:
-    """The code part of a spec that has only host rewards: nothing."""
-    return 0.0, {}
 
 
 def _print_host_stats(results: list) -> None:
-    from rewardlab.api.host_specs import describe_stats
+    from rewardlab.search.host_specs import describe_stats
 
     seen: set[str] = set()
     for r in results:
