@@ -30,6 +30,9 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("confirm_seeds", "--confirm-seeds", "S"),
     ("elites", "--elites", "N"),
     ("init", "--init", "human|PATH"),
+    ("baselines", "--baseline", "SPEC"),
+    ("baseline_llm", "--baseline-llm", "SPEC"),
+    ("baseline_encoder", "--baseline-encoder", "DIR"),
     ("feedback", "--feedback", None),
     ("feedback_file", "--feedback-file", "FILE"),
     ("timesteps", "--timesteps", "T"),
@@ -55,16 +58,19 @@ def add_search_commands(subparsers: Any) -> None:
         "search",
         help="search for a reward with the Eureka loop (LLM or the LLM-free proposer)",
         description="Propose reward programs, check and train them, reflect and select, for N iterations; "
-        "then retrain the winner and the Sparse and Human baselines on fresh seeds and write report.html.",
+        "then retrain the winner and the Sparse and Human baselines (and any --baseline specs) on fresh "
+        "seeds and write report.html.",
     )
     p.add_argument("task", help=fields["task"].metadata["help"])
     for name, flag, metavar in OPTIONS:
         f = fields[name]
         choices = f.metadata.get("choices")
-        shown = "" if f.default is None else f" (default {f.default})"
+        repeated = isinstance(f.default, tuple)  # a tuple field: the option is repeatable
+        shown = "" if f.default is None or repeated else f" (default {f.default})"
         p.add_argument(
             flag,
             dest=name,
+            action="append" if repeated else "store",
             type=field_type(name),
             default=None,  # not given: SearchConfig's default applies
             choices=choices,
