@@ -78,7 +78,7 @@ def check_baselines(config: SearchConfig) -> SearchConfig:
         return config
     opts = options(config)
     for spec in specs:
-        check_options(spec, opts, llm_hint=LLM_HINT)
+        check_options(spec, opts, llm_hint=LLM_HINT, encoder_hint="--baseline-encoder DIR")
     encoder = config.baseline_encoder
     if encoder is not None:
         encoder = str(Path(encoder).expanduser().resolve())

@@ -124,9 +124,12 @@ def _looks_like_host(text: str) -> bool:
     return bool(sep) and not text.endswith(".py") and kind.isidentifier() and not Path(text).exists()
 
 
-def check_options(spec: RewardSpec, opts: HostOptions, *, llm_hint: str = "--llm SPEC") -> None:
+def check_options(
+    spec: RewardSpec, opts: HostOptions, *, llm_hint: str = "--llm SPEC", encoder_hint: str = "--encoder DIR"
+) -> None:
     """What a host-rewarded training needs apart from the task (an LLM named, readable files, settings
-    in range, the extras installed), raised before the task is built. `llm_hint` says how to name an LLM."""
+    in range, the extras installed), raised before the task is built. The hints say how to name an LLM
+    and a CLIP folder."""
     if spec.code is not None and spec.code not in BASELINES and not opts.trusted:
         raise ValueError(
             f"{spec.label} combines the reward file {spec.code} with a host reward, which trains "
@@ -142,7 +145,7 @@ def check_options(spec: RewardSpec, opts: HostOptions, *, llm_hint: str = "--llm
             read_objective(arg)
             _judge_settings(opts, JudgeSettings)
         elif kind == "vlm":
-            _check_vlm(spec, opts)
+            _check_vlm(spec, opts, encoder_hint)
         elif kind == "ellm":
             from rewardlab.rewards.ellm import ELLMSettings
             from rewardlab.rewards.embedder import bundled_model_dir, check_libraries, check_model_dir
@@ -155,12 +158,12 @@ def check_options(spec: RewardSpec, opts: HostOptions, *, llm_hint: str = "--llm
                 bundled_model_dir()
 
 
-def _check_vlm(spec: RewardSpec, opts: HostOptions) -> None:
+def _check_vlm(spec: RewardSpec, opts: HostOptions, encoder_hint: str) -> None:
     from rewardlab.rewards.clip_encoder import check_libraries
 
     if not opts.encoder:
         raise ValueError(
-            f"{spec.label} scores frames with CLIP: name the model folder with --encoder DIR (a "
+            f"{spec.label} scores frames with CLIP: name the model folder with {encoder_hint} (a "
             "CLIPModel.save_pretrained folder, see docs/vlm_rm.md)"
         )
     if not 0.0 <= opts.vlm_alpha <= 1.0:
@@ -168,7 +171,7 @@ def _check_vlm(spec: RewardSpec, opts: HostOptions) -> None:
     if opts.vlm_alpha > 0 and not opts.vlm_baseline:
         raise ValueError("--vlm-alpha > 0 projects onto the baseline-to-goal direction: give --vlm-baseline")
     if not Path(opts.encoder).expanduser().is_dir():
-        raise ValueError(f"--encoder {opts.encoder!r} is not a folder")
+        raise ValueError(f"{encoder_hint.split()[0]} {opts.encoder!r} is not a folder")
     check_libraries()
 
 
