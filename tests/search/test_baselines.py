@@ -34,6 +34,11 @@ TINY = [
 ]
 
 
+def tiny(tmp: Path) -> list[str]:
+    """TINY with the test session's compile cache for the training worker."""
+    return [*TINY, "--set", f"jax_cache_dir={os.environ.get('REWARDLAB_JAX_CACHE', tmp / 'jax')}"]
+
+
 def oracle(body, _choice) -> str:
     text = body["messages"][-1]["content"].split("The episode to judge:")[1]
     k = int(re.search(r"offered me (\d+) of", text).group(1))
@@ -117,7 +122,7 @@ def test_a_judge_baseline_is_a_final_row_and_a_killed_search_does_not_train_it_t
     with FakeLLMServer(Reply(texts=oracle)) as server:
         server.push(*[Reply(texts=oracle)] * 5, Sleep(120.0))  # the sixth judge request hangs
         url = f"openai:m@{server.openai_url}"
-        argv = ["search", "Ultimatum-v0", *TINY, "--baseline", f"judge:{files}/obj.txt",
+        argv = ["search", "Ultimatum-v0", *tiny(files), "--baseline", f"judge:{files}/obj.txt",
                 "--baseline-llm", url, "--out", str(out)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
         child = subprocess.Popen(
@@ -141,7 +146,7 @@ def test_a_judge_baseline_is_a_final_row_and_a_killed_search_does_not_train_it_t
         printed = capsys.readouterr().out
         final = read_final(layout)
         judge = f"judge:{files}/obj.txt"
-        assert list(final.results) == ["method", "human", "sparse", judge]
+        assert set(final.results) == {"method", "human", "sparse", judge}
         for name in ("method", "human", "sparse"):  # not trained again: the very records of the killed run
             assert [r.to_dict() for r in final.results[name]] == [r.to_dict() for r in partial.results[name]]
         rows = final.results[judge]
@@ -168,3 +173,20 @@ def test_a_judge_baseline_is_a_final_row_and_a_killed_search_does_not_train_it_t
     started = [e for e in events if e["event"] == "final_started"]
     assert started[-2]["already_trained"] == ["human", "method", "sparse"]
     assert sorted(started[-1]["already_trained"]) == sorted(final.results)
+
+
+def test_the_final_table_shows_host_rows_after_the_three_and_what_their_llm_did():
+    from rewardlab.report.headline import row_label, table_lines
+
+    row = {"mean": 0.5, "iqm": 0.5, "ci": [0.4, 0.6], "n": 2, "failed": 0}
+    table = {
+        "sparse+ellm": {**row, "host": ["ellm: 2,048 steps"]},
+        "human": row,
+        "judge:/abs/dir/obj.txt": {**row, "failed": 1, "errors": ["failed: boom"]},
+        "method": row,
+    }
+    lines = table_lines(table)
+    names = [line.split()[0] for line in lines if " mean " in line]
+    assert names == ["method", "human", "judge:obj.txt", "sparse+ellm"]
+    assert "ellm: 2,048 steps" in lines[-1] and any("1 run(s) failed: failed: boom" in x for x in lines)
+    assert row_label("human+judge:C:\\x\\o.txt") == "human+judge:o.txt" and row_label("vlm:a/b") == "vlm:a/b"
