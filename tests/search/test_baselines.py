@@ -60,6 +60,7 @@ def files(tmp_path: Path) -> Path:
         ("Ultimatum-v0", ["--baseline", "judge:{tmp}/obj.txt"], "name the LLM with --baseline-llm"),
         ("Ultimatum-v0", ["--baseline", "judge:{tmp}/no.txt", "--llm", LLM], "no.txt does not exist"),
         ("Ultimatum-v0", ["--baseline", "human"], "names no host reward"),
+        ("Ultimatum-v0", ["--baseline", "sparse+ellm", "--final-seeds", "0"], "--final-seeds 0 skips"),
         ("Ultimatum-v0", ["--baseline", "{tmp}/r.py+judge:{tmp}/obj.txt", "--baseline-llm", LLM],
          "without the sandbox"),
         ("Ultimatum-v0", ["--init", "judge:{tmp}/obj.txt"], "not code the LLM can edit.*--baseline judge:"),

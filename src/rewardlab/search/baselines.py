@@ -76,6 +76,8 @@ def check_baselines(config: SearchConfig) -> SearchConfig:
     specs = baseline_specs(config)
     if not specs:
         return config
+    if config.final_seeds == 0:
+        raise ValueError("--baseline adds rows to the final evaluation, which --final-seeds 0 skips")
     opts = options(config)
     for spec in specs:
         check_options(spec, opts, llm_hint=LLM_HINT, encoder_hint="--baseline-encoder DIR")
