@@ -136,6 +136,8 @@ def apply_settings(config: SearchConfig, items: list[str]) -> SearchConfig:
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        if name.strip() == "baselines":  # specs may hold commas: one option per spec
+            raise ValueError("set baselines with --baseline SPEC, once per spec")
         overrides[name.strip()] = value
     optional = {}  # fields that are None now: apply_overrides parses by the current value's type
     for name in [n for n in overrides if hasattr(config, n) and getattr(config, n) is None]:
