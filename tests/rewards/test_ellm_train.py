@@ -119,6 +119,18 @@ def test_cli_rejects_bad_ellm_specs_before_training(tmp_path, capsys, task, extr
     assert len(err.splitlines()) == 1 and re.search(message, err), err
 
 
+def test_cli_checks_the_spec_before_building_the_task(monkeypatch, capsys):
+    """Building a task costs seconds (imports, a compiled check); a spec missing its --llm costs nothing."""
+    from rewardlab.tasks import ref
+
+    def never(*_args):
+        raise AssertionError("the task was built before the spec was checked")
+
+    monkeypatch.setattr(ref, "resolve", never)
+    assert cli.main(["train", "Crafting-v0", "--reward", "sparse+ellm"]) == 2
+    assert "name the LLM with --llm" in capsys.readouterr().err
+
+
 def test_cli_names_the_extra_when_sentence_transformers_is_missing(monkeypatch, capsys):
     from rewardlab.rewards import embedder
 
