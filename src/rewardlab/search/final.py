@@ -65,6 +65,7 @@ def final_evaluation(
         results = train_programs(store, config, task, ref, todo, seeds, evaluator)
         rows.update({p.name: tuple(r for r in results if r.candidate == p.name) for p in todo})
         runfolder.write_final_partial(store.layout, FinalResults(tuple(seeds), method, rows))
+        store.event("final_code_done", names=[p.name for p in todo])
     for spec in specs:
         if spec.text in rows:
             continue
