@@ -219,9 +219,11 @@ def train_spec(
     config: Any,
     seeds: Sequence[int],
     progress: Callable[[Any], None] | None = None,
+    **engine_options: Any,
 ) -> list[TrainResult]:
     """Train one spec in this process: its code part (`code`, loaded here, so trusted) plus its host
-    sources, one run per seed named `spec.text`; the sources are closed at the end."""
+    sources, one run per seed named `spec.text`; the sources are closed at the end. `engine_options` go
+    to `ppo_jax.train_fns` as they are (e.g. a warm start)."""
     from rewardlab.engines import ppo_jax
     from rewardlab.rewards.program import load_reward_fn
 
@@ -235,6 +237,7 @@ def train_spec(
             progress=progress,
             host=list(sources),
             pad_single=False,  # a padded twin of a lone run would double the LLM's or encoder's work
+            **engine_options,
         )
     finally:
         for src in sources:
