@@ -8,10 +8,15 @@ specs are refused before anything trains, with one line and exit status 2.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
-from fake_openai import FakeLLMServer, Raw, Reply
+from fake_openai import FakeLLMServer, Raw, Reply, Sleep
 
 from rewardlab import cli
 from rewardlab.tasks.crafting import suggest_goals
@@ -53,6 +58,50 @@ def test_cli_ellm_training_rewards_reach_the_update_and_broken_answers_are_count
     assert (tmp_path / "cache" / "ledger.jsonl").exists()
 
 
+def caption_of(body) -> str:
+    return body["messages"][-1]["content"].split("What the agent sees and has:\n")[1].split("\n\n")[0]
+
+
+@pytest.mark.slow
+def test_a_killed_ellm_training_resumes_with_its_cache(tmp_path, capsys):
+    """`rewardlab train ... sparse+ellm` in a child process, one goal request at a time; the sixth request
+    hangs and the child is killed (SIGKILL) mid-training. The same command again answers the five captions
+    that were answered from the disk cache: it never sends them to the server again."""
+    out = tmp_path / "res.json"
+    with FakeLLMServer(Reply(texts=goals_reply)) as server:
+        server.push(*[Reply(texts=goals_reply)] * 5, Sleep(120.0))
+        argv = [
+            "train", "Crafting-v0", "--reward", "sparse+ellm", "--llm", f"openai:m@{server.openai_url}",
+            "--seeds", "1", "--steps", "2048", "--ellm-cache", str(tmp_path / "cache"), "--no-progress",
+            "--ellm-concurrency", "1", *TINY,
+        ]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        child = subprocess.Popen(
+            [sys.executable, "-m", "rewardlab.cli", *argv], env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 600
+            while len(server.bodies("/chat/completions")) < 6:
+                assert child.poll() is None, "the training ended before it was killed"
+                assert time.monotonic() < deadline, "the training never asked a sixth time"
+                time.sleep(0.05)
+        finally:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        before = server.bodies("/chat/completions")
+        assert len(before) == 6  # one at a time: the sixth hangs, nothing after it was asked
+        answered = {caption_of(b) for b in before[:5]}
+
+        assert cli.main([*argv, "--json", str(out)]) == 0, capsys.readouterr().err
+        again = server.bodies("/chat/completions")[6:]
+    st = json.loads(out.read_text())[0]["extra"]["host_rewards"]["ellm"]
+    assert st["requests"] == len(again) and st["cache_hits"] >= 5
+    assert not answered & {caption_of(b) for b in again}  # the cached captions were not asked again
+    assert caption_of(before[5]) in {caption_of(b) for b in again}  # the one that hung was
+    assert st["rewarded"] > 0 and st["steps"] == 2048
+
+
 @pytest.mark.parametrize(
     ("task", "extra", "message"),
     [
@@ -70,6 +119,18 @@ def test_cli_rejects_bad_ellm_specs_before_training(tmp_path, capsys, task, extr
     assert len(err.splitlines()) == 1 and re.search(message, err), err
 
 
+def test_cli_checks_the_spec_before_building_the_task(monkeypatch, capsys):
+    """Building a task costs seconds (imports, a compiled check); a spec missing its --llm costs nothing."""
+    from rewardlab.tasks import ref
+
+    def never(*_args):
+        raise AssertionError("the task was built before the spec was checked")
+
+    monkeypatch.setattr(ref, "resolve", never)
+    assert cli.main(["train", "Crafting-v0", "--reward", "sparse+ellm"]) == 2
+    assert "name the LLM with --llm" in capsys.readouterr().err
+
+
 def test_cli_names_the_extra_when_sentence_transformers_is_missing(monkeypatch, capsys):
     from rewardlab.rewards import embedder
 
@@ -82,7 +143,7 @@ def test_cli_names_the_extra_when_sentence_transformers_is_missing(monkeypatch, 
 
 
 def test_reward_specs_name_ellm_without_an_argument():
-    from rewardlab.api.host_specs import parse_reward_spec
+    from rewardlab.search.host_specs import parse_reward_spec
 
     assert parse_reward_spec("ellm").host == (("ellm", ""),) and parse_reward_spec("ellm").code is None
     spec = parse_reward_spec("sparse+ellm")

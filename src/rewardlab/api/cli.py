@@ -31,6 +31,9 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("elites", "--elites", "N"),
     ("init", "--init", "human|PATH"),
     ("warm_start", "--warm-start", "FILE.policy.npz"),
+    ("baselines", "--baseline", "SPEC"),
+    ("baseline_llm", "--baseline-llm", "SPEC"),
+    ("baseline_encoder", "--baseline-encoder", "DIR"),
     ("feedback", "--feedback", None),
     ("feedback_file", "--feedback-file", "FILE"),
     ("timesteps", "--timesteps", "T"),
@@ -56,16 +59,19 @@ def add_search_commands(subparsers: Any) -> None:
         "search",
         help="search for a reward with the Eureka loop (LLM or the LLM-free proposer)",
         description="Propose reward programs, check and train them, reflect and select, for N iterations; "
-        "then retrain the winner and the Sparse and Human baselines on fresh seeds and write report.html.",
+        "then retrain the winner and the Sparse and Human baselines (and any --baseline specs) on fresh "
+        "seeds and write report.html.",
     )
     p.add_argument("task", help=fields["task"].metadata["help"])
     for name, flag, metavar in OPTIONS:
         f = fields[name]
         choices = f.metadata.get("choices")
-        shown = "" if f.default is None else f" (default {f.default})"
+        repeated = isinstance(f.default, tuple)  # a tuple field: the option is repeatable
+        shown = "" if f.default is None or repeated else f" (default {f.default})"
         p.add_argument(
             flag,
             dest=name,
+            action="append" if repeated else "store",
             type=field_type(name),
             default=None,  # not given: SearchConfig's default applies
             choices=choices,
@@ -131,6 +137,8 @@ def apply_settings(config: SearchConfig, items: list[str]) -> SearchConfig:
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        if name.strip() == "baselines":  # specs may hold commas: one option per spec
+            raise ValueError("set baselines with --baseline SPEC, once per spec")
         overrides[name.strip()] = value
     optional = {}  # fields that are None now: apply_overrides parses by the current value's type
     for name in [n for n in overrides if hasattr(config, n) and getattr(config, n) is None]:

@@ -10,7 +10,7 @@ files go to a temporary folder (removed at the end) or `--out DIR`; nothing is w
 with nothing checked and no limits.
 
 `--reward judge:OBJECTIVE.txt --llm SPEC` trains with an LLM judge (`rewardlab.rewards.judge`), a host
-reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.api.host_specs`);
+reward source; `human+judge:OBJECTIVE.txt` adds it to a code reward (see `rewardlab.search.host_specs`);
 `--reward ellm` (or `sparse+ellm`) with ELLM's goal rewards (`rewardlab.rewards.ellm`).
 Such trainings run in this process, one spec at a time, after the code-only ones.
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewardlab.api.host_specs import BASELINES
+from rewardlab.search.host_specs import BASELINES
 
 
 def add_train_command(sub: Any) -> argparse.ArgumentParser:
@@ -206,8 +206,8 @@ def add_train_command(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rewardlab.api.host_specs import check_host_spec, parse_reward_spec
     from rewardlab.config import apply_overrides
+    from rewardlab.search.host_specs import HostOptions, check_for_task, check_options, parse_reward_spec
     from rewardlab.tasks.ref import resolve
 
     if args.seeds < 1:
@@ -224,14 +224,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     for h in hosted:
         if h.code is not None and h.code not in BASELINES and h.code not in files:
             files[h.code] = _read_file(h.code, args.task, checked=False)
+    host_options = HostOptions.from_namespace(args)
+    for h in hosted:  # before the task is built (seconds): a wrong option is an instant error
+        check_options(h, host_options)
     task, ref = resolve(args.task)
     for h in hosted:
-        check_host_spec(h, task, args)
+        check_for_task(h, task)
     cfg = apply_overrides(task.ppo, overrides)
     keep = _Keep.of(args, task, cfg)  # bad --warm-start: exit 2, nothing built
-    from rewardlab.api.host_specs import build_sources
+    from rewardlab.search.host_specs import build_sources
 
-    sources = {h.text: build_sources(h, task, args) for h in hosted}
+    sources = {h.text: build_sources(h, task, host_options) for h in hosted}
     programs = [task.baseline(s) if s in BASELINES else files[s] for s in specs]
     names = [p.name for p in programs] + [h.text for h in hosted]
     if len(set(names)) != len(names):
@@ -298,11 +301,9 @@ def _train_hosted(
     steps: int,
     keep: _Keep,
 ) -> list:
-    """One spec with host reward sources, trained in this process (see `rewardlab.api.host_specs`)."""
-    from rewardlab.engines import ppo_jax
-    from rewardlab.rewards.program import load_reward_fn
+    """One spec with host reward sources, trained in this process (see `rewardlab.search.host_specs`)."""
+    from rewardlab.search.host_specs import train_spec
 
-    fn = load_reward_fn(code) if code is not None else _no_code_reward
     print(
         f"{task.name}: {spec.text} x {len(seeds)} seed(s), {steps:,} steps per run, in this process "
         "(a host reward asks its model after every rollout; compiling first)",
@@ -310,30 +311,16 @@ def _train_hosted(
     )
     bar = _Bar(len(seeds), steps, disable=args.no_progress)
     try:
-        return ppo_jax.train_fns(
-            task,
-            [(spec.text, fn)],
-            cfg,
-            seeds,
-            progress=lambda i: bar.update(i.env_steps, i.best_fitness),
-            host=sources,
-            pad_single=False,  # a padded twin of a lone run would double the LLM's or encoder's work
-            warm_start=keep.warm,
-            save_dir=keep.save_dir,
+        return train_spec(
+            task, spec, code, sources, cfg, seeds, progress=lambda i: bar.update(i.env_steps, i.best_fitness),
+            warm_start=keep.warm, save_dir=keep.save_dir,
         )
     finally:
         bar.close()
-        for src in sources:
-            src.close()
-
-
-def _no_code_reward(state: Any, action: Any, next_state: Any) -> tuple[float, dict]:
-    """The code part of a spec that has only host rewards: nothing."""
-    return 0.0, {}
 
 
 def _print_host_stats(results: list) -> None:
-    from rewardlab.api.host_specs import describe_stats
+    from rewardlab.search.host_specs import describe_stats
 
     seen: set[str] = set()
     for r in results:

@@ -1,4 +1,5 @@
-"""The few lines a search prints when it ends: the final table, the paired Method - Human difference with
+"""The few lines a search prints when it ends: the final table (with any host baselines and what their
+LLM or model did), the paired Method - Human difference with
 its verdict, and the human-normalised score with its reliability, every number rounded to what its seeds
 support.
 
@@ -14,6 +15,22 @@ import math
 from typing import Any
 
 ROWS = ("method", "human", "sparse")
+
+
+def row_names(table: dict[str, Any]) -> list[str]:
+    """The final table's rows in order: method, human, sparse, then the host baselines (`--baseline`)."""
+    return [n for n in ROWS if n in table] + sorted(n for n in table if n not in ROWS)
+
+
+def row_label(name: str) -> str:
+    """A row's name as shown: a host baseline's objective file by its file name (the run folder's
+    config.yaml and summary.json keep the whole path)."""
+    parts = []
+    for part in name.split("+"):
+        kind, sep, arg = part.partition(":")
+        is_file = sep and kind == "judge"
+        parts.append(f"{kind}:{arg.replace(chr(92), '/').rsplit('/', 1)[-1]}" if is_file else part)
+    return "+".join(parts)
 
 
 def rounded(value: float | None, uncertainty: float | None = None) -> str:
@@ -49,17 +66,20 @@ def _ci(ci: Any, unc: float | None, signed: bool = False) -> str:
 def table_lines(table: dict[str, Any]) -> list[str]:
     """One line per reward of the final table: mean, IQM and the IQM's 95 % bootstrap CI, rounded."""
     lines = []
-    for name in ROWS:
-        row = table.get(name)
-        if row is None:
-            continue
+    names = row_names(table)
+    width = max([7, *(len(row_label(n)) for n in names)])
+    for name in names:
+        row = table[name]
         unc = _half_width(row.get("ci"))
         lines.append(
-            f"  {name:7s} mean {rounded(row.get('mean'), unc)}  IQM {rounded(row.get('iqm'), unc)}  "
-            f"95% CI {_ci(row.get('ci'), unc)}  ({row.get('n', 0)} seeds)"
+            f"  {row_label(name):{width}s} mean {rounded(row.get('mean'), unc)}  IQM "
+            f"{rounded(row.get('iqm'), unc)}  95% CI {_ci(row.get('ci'), unc)}  ({row.get('n', 0)} seeds)"
         )
+        pad = " " * (width + 3)
         if row.get("failed"):
-            lines.append(f"          {row['failed']} run(s) failed: {'; '.join(row.get('errors', []))[:500]}")
+            lines.append(f"{pad}{row['failed']} run(s) failed: {'; '.join(row.get('errors', []))[:500]}")
+        for host in row.get("host", ()):
+            lines.append(f"{pad}{host}")
     return lines
 
 

@@ -6,6 +6,8 @@ import html
 import math
 from typing import Any
 
+from rewardlab.report.headline import ROWS, row_label, row_names
+
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -98,12 +100,13 @@ def render(summary: dict[str, Any]) -> str:
     parts.append("<h2>Final evaluation</h2>")
     if final:
         rows = []
-        for name in ("method", "human", "sparse"):
-            row = final["table"].get(name)
+        for name in row_names(final["table"]):
+            row = final["table"][name]
             if row:
+                label = name.capitalize() if name in ROWS else row_label(name)
                 rows.append(
                     [
-                        e(name.capitalize()),
+                        e(label),
                         str(row["n"]),
                         _fmt(row["mean"]),
                         _fmt(row["iqm"]),
@@ -114,6 +117,10 @@ def render(summary: dict[str, Any]) -> str:
         parts.append(
             _table(["Reward", "seeds", "mean", "IQM", "95% CI of IQM", "failed runs"], rows, "final")
         )
+        hosts = [line for name in row_names(final["table"]) for line in final["table"][name].get("host", ())]
+        if hosts:
+            shown = "<br>".join(map(e, hosts))
+            parts.append(f"<p>Host baselines (trained in the search's process):<br>{shown}</p>")
         for stat in ("mean", "iqm"):
             hns = final.get(f"human_normalised_{stat}")
             if hns:

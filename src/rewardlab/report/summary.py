@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab import runfolder
+from rewardlab.report.headline import row_label
 from rewardlab.report.stats import gap_noise, human_normalised, paired_difference, summarise
 from rewardlab.runfolder import EvalRecord, IterationRecord, Layout
+from rewardlab.search.host_specs import describe_stats
 from rewardlab.store import RunStore
 
 
@@ -132,6 +134,9 @@ def _final(layout: Layout) -> dict[str, Any] | None:
         s = summarise(vals)
         errors = list(dict.fromkeys(f"{r.status}: {r.message}" for r in results if not r.ok))
         rows[name] = {**s.to_dict(), "failed": sum(1 for r in results if not r.ok), "errors": errors}
+        stats = results[0].extra.get("host_rewards", {}) if results else {}
+        if stats:  # a host baseline: what its LLM or model did, totals over its seeds
+            rows[name]["host"] = [describe_stats(row_label(k), v) for k, v in stats.items()]
     out: dict[str, Any] = {
         "seeds": list(final.seeds),
         "method": final.method.to_dict() if final.method else None,

@@ -14,6 +14,7 @@ torch and transformers are imported when an encoder is built, so `import rewardl
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections.abc import Sequence
@@ -62,6 +63,14 @@ class ImagePreprocessing:
             mean=tuple(cfg.get("image_mean", _OPENAI_CLIP_MEAN)),
             std=tuple(cfg.get("image_std", _OPENAI_CLIP_STD)),
         )
+
+
+def check_libraries() -> None:
+    """An EncoderError naming the extra to install when torch or transformers is missing (nothing is
+    imported: a spec check must stay instant)."""
+    missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EncoderError(f"{_INSTALL_HINT} (missing: {', '.join(missing)})")
 
 
 def _libraries() -> tuple[Any, Any]:

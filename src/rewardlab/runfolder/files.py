@@ -212,6 +212,19 @@ def read_final(layout: Layout) -> FinalResults | None:
     return parse_record(layout.final_results, "final evaluation", FinalResults.from_dict, redo_hint(layout))
 
 
+def write_final_partial(layout: Layout, partial: FinalResults) -> None:
+    """`final/partial.json`: the final evaluation's rows trained so far, so that a killed run does not
+    train them again (the same record as `results.json`, which replaces it when every row is in)."""
+    write_json_atomic(layout.final_partial, partial.to_dict())
+
+
+def read_final_partial(layout: Layout) -> FinalResults | None:
+    if not layout.final_partial.exists():
+        return None
+    path = layout.final_partial
+    return parse_record(path, "final evaluation (partial)", FinalResults.from_dict, redo_hint(layout))
+
+
 def write_method(layout: Layout, source: str) -> None:
     """`final/method.py`: the winner's code, for reading and for retraining it elsewhere."""
     write_text_atomic(layout.final_method, source)
@@ -227,4 +240,5 @@ def verify(layout: Layout, restarts: int, iterations: int) -> None:
                 read_iteration(layout, r, i)
         read_confirmation(layout, r)
     read_final(layout)
+    read_final_partial(layout)
     read_task_ref(layout)

@@ -9,6 +9,8 @@
         confirm.json                                         the restart's confirmation
         restart_01/iter_000/...  restart_01/confirm.json     restarts after the first
         final/results.json  final/method.py                  the final evaluation
+        final/partial.json                                   its rows trained so far (until results.json)
+        judge_cache/  ellm_cache/                            host baselines' LLM answers and ledgers
         worker/  probe/  jax_cache/                          sandbox jobs and the compilation cache
         warm_start.policy.npz                                the state trainings start from (--warm-start)
         summary.json  report.html                            the report
@@ -42,6 +44,8 @@ CONFIRM = "confirm.json"
 FINAL = "final"
 FINAL_RESULTS = "results.json"
 FINAL_METHOD = "method.py"
+FINAL_PARTIAL = "partial.json"
+HOST_CACHE = "{kind}_cache"
 WORKER = "worker"
 PROBE = "probe"
 JAX_CACHE = "jax_cache"
@@ -145,6 +149,14 @@ class Layout:
     @property
     def final_method(self) -> Path:
         return self.final / FINAL_METHOD
+
+    @property
+    def final_partial(self) -> Path:
+        return self.final / FINAL_PARTIAL
+
+    def host_cache(self, kind: str) -> Path:
+        """The answers cache and ledger of a host baseline's source (`judge`, `ellm`)."""
+        return self.root / HOST_CACHE.format(kind=kind)
 
     @property
     def summary(self) -> Path:

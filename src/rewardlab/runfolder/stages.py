@@ -163,7 +163,9 @@ class MethodInfo:
 
 @dataclass(frozen=True)
 class FinalResults:
-    """The winner ("method") and the human and sparse baselines, trained on the same fresh seeds."""
+    """The winner ("method"), the human and sparse baselines and any host baselines (keyed by their
+    `--baseline` spec), trained on the same fresh seeds. Also the record of `final/partial.json`, which
+    holds the rows trained so far."""
 
     seeds: tuple[int, ...]
     method: MethodInfo | None

@@ -5,8 +5,8 @@ The search trains each candidate with a smaller budget than the task's own PPO d
 CPU the search trains hundreds of runs: `timesteps=None` (the default) takes the task's search budget
 (`Task.search_budget`), 0 the task's full PPO budget, any other number that many steps. A run folder
 stores the resolved number (`resolved`), so a resumed run trains exactly as it started. The final
-evaluation trains the winner and the two baselines with that same budget and engine, so the comparison
-is fair whatever the budget.
+evaluation trains the winner, the two baselines and any `baselines` specs with that same budget and
+engine, so the comparison is fair whatever the budget.
 """
 
 from __future__ import annotations
@@ -65,6 +65,22 @@ class SearchConfig:
         "training of the search (candidates, confirmation, the final winner and baselines) starts from it "
         "instead of from scratch, Eureka's curriculum (a policy trained with one reward, fine-tuned under "
         "the searched one). Checked against the task first; copied into the run folder.",
+    )
+    baselines: tuple[str, ...] = _f(
+        (),
+        "Extra rows of the final table: reward specs trained like Human and Sparse (same fresh seeds, "
+        "budget, PPO config and engine) in this process through the host path, e.g. judge:objective.txt "
+        "(an LLM judges each episode against the objective in the file), sparse+ellm (the env reward plus "
+        "ELLM's goal reward, for tasks with captions), vlm:'a pole upright' (CLIP on rendered frames, with "
+        "baseline_encoder). Repeatable; see docs/reward_sources.md.",
+    )
+    baseline_llm: str | None = _f(
+        None,
+        "LLM spec the judge and ELLM baselines ask; unset (None): the search's llm (the LLM-free proposer "
+        "has none, so name one here).",
+    )
+    baseline_encoder: str | None = _f(
+        None, "CLIP model folder (CLIPModel.save_pretrained) for vlm: baselines; nothing is downloaded."
     )
     feedback: str = _f(
         "auto",
@@ -173,6 +189,8 @@ class SearchConfig:
     )
 
     def __post_init__(self) -> None:
+        if not isinstance(self.baselines, tuple):  # a list from config.yaml or the Python API
+            object.__setattr__(self, "baselines", tuple(self.baselines))
         problems = [
             f"{name} must be >= 1 (got {getattr(self, name)})"
             for name in (
@@ -205,6 +223,8 @@ class SearchConfig:
             problems.append("confirm_top must be >= 0 and confirm_seeds >= 1")
         if (self.timesteps is not None and self.timesteps < 0) or self.final_seeds < 0:
             problems.append("timesteps and final_seeds must be >= 0")
+        if len(set(self.baselines)) != len(self.baselines):
+            problems.append("baselines must not name a spec twice")
         if problems:
             raise ValueError("invalid SearchConfig: " + "; ".join(problems))
 
@@ -228,7 +248,7 @@ class SearchConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "baselines": list(self.baselines)}  # YAML has no tuples
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> SearchConfig:

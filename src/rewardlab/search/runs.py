@@ -27,6 +27,7 @@ from rewardlab.rewards.program import RewardProgramError, read_program
 from rewardlab.runfolder import RunFolderError
 from rewardlab.runfolder.files import config_hint
 from rewardlab.sandbox import check_static
+from rewardlab.search.baselines import baseline_specs, check_baselines, check_baselines_for_task
 from rewardlab.search.config import SearchConfig
 from rewardlab.search.evaluate import preflight
 from rewardlab.search.loop import drive
@@ -64,6 +65,8 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     """(task, reference, config as the run folder stores it), after checking, cheapest first:
 
     * the LLM spec parses and its backend can be built (key, SDK): LLMConfigError;
+    * every `--baseline` spec (kind, LLM named, objective file, extras; then what the task must offer)
+      and `--baseline-llm`: ValueError, LLMConfigError; a host spec given to `--init`: ValueError;
     * an `--init` file reads and passes the static check: RewardProgramError; a feedback file exists;
     * the task reference resolves and the task passes its checks: TaskRefError;
     * with `executor=ray`, Ray is installed and the cluster answers: ExecutorUnavailable;
@@ -73,6 +76,10 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     Nothing is written and no token is generated.
     """
     backend = llm_backend(config)
+    config = check_baselines(config)  # --baseline specs (and a host spec given to --init): no task needed
+    baseline_backend = None
+    if config.baseline_llm and any(s.has_host for s in baseline_specs(config)):
+        baseline_backend = backend_from_spec(config.baseline_llm, timeout_s=config.llm_timeout_s)
     init = config.init
     if init is not None and init not in BASELINES:
         init = str(Path(init).expanduser().resolve())
@@ -90,9 +97,12 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     if config.warm_start is not None:
         config = dataclasses.replace(config, warm_start=str(Path(config.warm_start).expanduser().resolve()))
         check_warm_start(config.warm_start, task, config)
+    check_baselines_for_task(config, task)
     preflight(config, task)  # an unreachable cluster: one error before the LLM is asked anything
-    if backend is not None and check_llm:
-        check_backend(backend)
+    if check_llm:
+        for b in (backend, baseline_backend):
+            if b is not None:
+                check_backend(b)
     return task, ref, config.resolved(task)
 
 
