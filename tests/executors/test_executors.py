@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from fake_openai import FakeLLMServer
@@ -67,6 +68,24 @@ def test_a_task_file_travels_with_the_batch(tmp_path):
     assert load(got_ref, verify=True).name == "Shipped-v0"
     assert [p.fn is not None for p in programs] == [False, True]  # the callable baseline goes by role
     assert config == batch.config and config_from_dict({**payload["config"], "hidden": [8, 8]}) == config
+
+
+def test_a_warm_start_state_travels_with_the_batch(tmp_path):
+    """`search --warm-start` on Ray: the state's bytes go with every batch and are written on the worker."""
+    from rewardlab.executors.shipping import warm_start_file
+
+    state = tmp_path / "driver" / "warm.policy.npz"
+    state.parent.mkdir()
+    state.write_bytes(b"not really a state, bytes are bytes")
+    _, ref = resolve("CartPole-v1")
+    batch = Batch(ref, (RewardProgram("a", "x", "llm"),), PPOConfig(), (0,), 30.0, None, str(state))
+    payload = pack(batch)
+    shutil.rmtree(state.parent)
+    got = warm_start_file(payload, tmp_path / "worker")
+    assert got is not None and got.startswith(str(tmp_path / "worker"))
+    assert Path(got).read_bytes() == b"not really a state, bytes are bytes"
+    no_state = pack(Batch(ref, batch.programs, PPOConfig(), (0,), 30.0))
+    assert warm_start_file(no_state, tmp_path / "worker") is None
 
 
 def test_unreachable_cluster_is_one_line_before_any_llm_request(tmp_path):
