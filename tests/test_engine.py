@@ -104,10 +104,12 @@ def test_a_new_reward_compiles_only_the_reward_program(caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     read = set(re.findall(r"Persistent compilation cache hit for '(\w+)'", text))
     written = set(re.findall(r"Writing (\w+) to persistent compilation cache", text))
+    missed = set(re.findall(r"PERSISTENT COMPILATION CACHE MISS for '(\w+)'", text))
     reward_free = {"jit_rollout", "jit_learn", "jit_evaluate", "jit_finite_params"}
     assert {"jit_rollout", "jit_learn", "jit_evaluate"} <= read, (read, written)
-    assert not written & reward_free, written
-    assert "jit_one_run" in written | read
+    assert not written & reward_free, written  # (the NaN check compiles too fast to be cached at all)
+    # the new reward program was looked up and compiled (it may compile too fast to be written)
+    assert "jit_one_run" in missed, missed
 
 
 BREAKOUT = tasks.get("Breakout-MinAtar")

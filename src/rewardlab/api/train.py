@@ -378,10 +378,10 @@ def _sandboxed(
         save_policies=keep.save_dir is not None and keep.active,
     )
     if keep.save_dir is not None:
-        keep.save_dir.mkdir(parents=True, exist_ok=True)
         for r in results:
             saved = r.extra.get("policy")
             if saved and Path(saved).is_file():
+                keep.save_dir.mkdir(parents=True, exist_ok=True)
                 target = keep.save_dir / Path(saved).name
                 os.replace(saved, target)
                 r.extra["policy"] = str(target)
