@@ -24,7 +24,7 @@ $(VENV)/.full: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 
 # The main job: a reward search with the LLM-free proposer (no API key), then its report.
 demo: $(VENV)/.core
-	$(BIN)/rewardlab search $(DEMO_TASK) --final-seeds 10
+	$(BIN)/rewardlab search $(DEMO_TASK)
 
 test: $(VENV)/.full
 	$(BIN)/ruff check src tests benchmarks

@@ -43,9 +43,7 @@ SERVE_FLAG = "--serve"
 
 def main(job_dir: Path) -> int:
     job = read_json(job_dir / "job.json")
-    harden(Limits.from_dict(job["limits"]), file_size_mb=1024)
-    exit_with_parent()
-    loaded = _load(job)
+    loaded = _start(job)
     if isinstance(loaded, int):
         return loaded
     task, engine = loaded
@@ -59,9 +57,7 @@ def main(job_dir: Path) -> int:
 def serve(serve_dir: Path) -> int:
     """Train the jobs named on stdin, one after another, until stdin closes (see the module docstring)."""
     spec = read_json(serve_dir / "serve.json")
-    harden(Limits.from_dict(spec["limits"]), file_size_mb=1024)
-    exit_with_parent()
-    loaded = _load(spec)
+    loaded = _start(spec)
     if isinstance(loaded, int):
         return loaded
     task, engine = loaded
@@ -83,8 +79,11 @@ def serve(serve_dir: Path) -> int:
     return 0
 
 
-def _load(spec: dict[str, Any]) -> tuple[Any, Any] | int:
-    """(task, engine) from a job's or a server's spec, or the exit code after a one-line error."""
+def _start(spec: dict[str, Any]) -> tuple[Any, Any] | int:
+    """Harden this process (limits from `spec`, death with the parent), then (task, engine) from a job's or
+    a server's spec, or the exit code after a one-line error."""
+    harden(Limits.from_dict(spec["limits"]), file_size_mb=1024)
+    exit_with_parent()
     from rewardlab import engines
     from rewardlab.tasks.ref import TaskRefError, load
 
