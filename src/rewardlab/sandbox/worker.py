@@ -122,8 +122,9 @@ def train_in_worker(
     own engine (`Task.engine`), which the child reads from the task it imports.
 
     `resident`: a long-lived child (`sandbox.resident`) that trains the batch's first attempt, keeping
-    compiled programs from earlier batches; its jobs live under its own root, `run_dir` is then unused.
-    None (the default): a fresh child per attempt.
+    compiled programs from earlier batches; the job folders stay in `run_dir/worker/`, the child's own
+    files (stdout, stderr, HOME) are under the resident's root. None (the default): a fresh child per
+    attempt.
 
     `warm_start`: a saved training state (`engines.warm_start`; a file the child may read) every run starts
     from; `save_policies`: each finished run's state is saved in its job folder's `policies/`, named in
