@@ -406,12 +406,9 @@ class _Keep:
         engine_ok = task.engine == "ppo_jax"
         warm = None
         if args.warm_start:
-            if not engine_ok:
-                raise ValueError(f"--warm-start is not supported with engine {task.engine} ({task.name})")
             from rewardlab.engines.warm_start import WarmStart
 
-            warm = WarmStart.load(args.warm_start)
-            warm.check(task, cfg)
+            warm = WarmStart.for_task(args.warm_start, task, cfg)
             print(f"warm start from {warm.describe()}", file=sys.stderr)
         save_dir = Path(args.out) / "policies" if args.out else None
         active = engine_ok and (warm is not None or save_dir is not None)

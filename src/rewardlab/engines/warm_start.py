@@ -218,6 +218,16 @@ class WarmStart:
             arrays[name] = arr
         return WarmStart(str(p), header, arrays)
 
+    @staticmethod
+    def for_task(path: str | Path, task: Task, cfg: PPOConfig) -> WarmStart:
+        """`load` and `check` for a training of `task` with `cfg`: the one check every entry point runs
+        before anything trains (`WarmStartError`, also for a task on an engine without warm starts)."""
+        if task.engine != "ppo_jax":
+            raise WarmStartError(f"--warm-start is not supported with engine {task.engine} ({task.name})")
+        warm = WarmStart.load(path)
+        warm.check(task, cfg)
+        return warm
+
     @property
     def final_fitness(self) -> float:
         value = self.header.get("final_fitness")

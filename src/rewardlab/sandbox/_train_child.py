@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rewardlab.sandbox.guard import exit_with_parent, harden, read_json, write_json_atomic
+from rewardlab.sandbox.guard import exit_with_parent, harden, install_audit_hook, read_json, write_json_atomic
 from rewardlab.sandbox.report import Limits
 
 HANG_ENV = "REWARDLAB_TEST_HANG_AFTER_PROGRESS"
@@ -47,8 +47,6 @@ def main(job_dir: Path) -> int:
     if isinstance(loaded, int):
         return loaded
     task, engine = loaded
-    from rewardlab.sandbox.guard import install_audit_hook
-
     install_audit_hook([job_dir] + ([job["jax_cache_dir"]] if job.get("jax_cache_dir") else []))
     run_job(job, job_dir, task, engine)
     return 0
@@ -61,8 +59,6 @@ def serve(serve_dir: Path) -> int:
     if isinstance(loaded, int):
         return loaded
     task, engine = loaded
-    from rewardlab.sandbox.guard import install_audit_hook
-
     fixed = [serve_dir / "home", serve_dir / "tmp"]
     fixed += [spec["jax_cache_dir"]] if spec.get("jax_cache_dir") else []
     set_roots = install_audit_hook(fixed)

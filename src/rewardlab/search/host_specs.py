@@ -249,15 +249,21 @@ def _no_code_reward(state: Any, action: Any, next_state: Any) -> tuple[float, di
     return 0.0, {}
 
 
-def judge_cache_dir(opts: HostOptions) -> Path:
-    """`--judge-cache`, else `OUT/judge_cache` with `--out`, else the user's cache folder."""
-    if opts.judge_cache:
-        return Path(opts.judge_cache)
-    if opts.out:
-        return Path(opts.out) / "judge_cache"
+def _answer_cache_dir(given: str | None, out: str | None, kind: str) -> Path:
+    """`given` (`--judge-cache`, `--ellm-cache`), else `OUT/<kind>_cache` with `--out`, else the user's
+    cache folder's `<kind>`."""
+    if given:
+        return Path(given)
+    if out:
+        return Path(out) / f"{kind}_cache"
     from rewardlab.jax_cache import default_cache_dir
 
-    return default_cache_dir().parent / "judge"
+    return default_cache_dir().parent / kind
+
+
+def judge_cache_dir(opts: HostOptions) -> Path:
+    """`--judge-cache`, else `OUT/judge_cache` with `--out`, else the user's cache folder."""
+    return _answer_cache_dir(opts.judge_cache, opts.out, "judge")
 
 
 def _judge_settings(opts: HostOptions, settings_cls: Any) -> Any:
@@ -286,13 +292,7 @@ def _judge(arg: str, task: Task, opts: HostOptions) -> HostReward:
 
 def ellm_cache_dir(opts: HostOptions) -> Path:
     """`--ellm-cache`, else `OUT/ellm_cache` with `--out`, else the user's cache folder."""
-    if opts.ellm_cache:
-        return Path(opts.ellm_cache)
-    if opts.out:
-        return Path(opts.out) / "ellm_cache"
-    from rewardlab.jax_cache import default_cache_dir
-
-    return default_cache_dir().parent / "ellm"
+    return _answer_cache_dir(opts.ellm_cache, opts.out, "ellm")
 
 
 def _ellm_settings(opts: HostOptions, settings_cls: Any) -> Any:

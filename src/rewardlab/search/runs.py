@@ -96,7 +96,9 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
         check_init(task.reward_program(init).source, init)
     if config.warm_start is not None:
         config = dataclasses.replace(config, warm_start=str(Path(config.warm_start).expanduser().resolve()))
-        check_warm_start(config.warm_start, task, config)
+        from rewardlab.engines.warm_start import WarmStart
+
+        WarmStart.for_task(config.warm_start, task, config.ppo(task))  # WarmStartError: exit 2
     check_baselines_for_task(config, task)
     preflight(config, task)  # an unreachable cluster: one error before the LLM is asked anything
     if check_llm:
@@ -111,15 +113,6 @@ def llm_backend(config: SearchConfig) -> Any:
     if not config.llm:
         return None
     return backend_from_spec(config.llm, timeout_s=config.llm_timeout_s, concurrency=config.llm_concurrency)
-
-
-def check_warm_start(path: str, task: Task, config: SearchConfig) -> None:
-    """The warm-start state must load and fit the task and the search's network (WarmStartError: exit 2)."""
-    if task.engine != "ppo_jax":
-        raise ValueError(f"--warm-start is not supported with engine {task.engine} ({task.name})")
-    from rewardlab.engines.warm_start import WarmStart
-
-    WarmStart.load(path).check(task, config.ppo(task))
 
 
 def check_init(source: str, what: str) -> None:
