@@ -20,6 +20,11 @@ runs took 0.3-0.7x as long (CartPole 5.5-19.6 s vs 9.5-34.3 s, Pendulum 6.1-6.5 
 Level 1 changes the rounding of some generated code: a CartPole search gave identical numbers, Pendulum
 trainings differ as with another seed. Not applied with a CUDA plugin installed (GPU kernels were not
 measured).
+
+On a GPU, JAX by default takes 75 % of the device's memory when its backend starts. A search runs
+several JAX processes on one machine at once (the search itself, the candidate-checking child, the
+training child, which stays alive between batches), so the second would find the memory gone.
+`apply` sets XLA_PYTHON_CLIENT_PREALLOCATE=false (memory taken as needed) unless the user set it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ def _gpu_plugin() -> bool:
 
 def apply() -> bool:
     """Add the safe flags to XLA_FLAGS unless the user set them or opted out; True if applied in time."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if os.environ.get("REWARDLAB_KEEP_XLA_FLAGS") == "1":
         return False
     current = os.environ.get("XLA_FLAGS", "")

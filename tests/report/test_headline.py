@@ -55,6 +55,13 @@ def test_paired_verdicts():
     tie = paired_line({"n": 5, "mean": -71.4, "ci": [-190.0, 40.0], "wins": 2})
     assert tie is not None
     assert "better on 2/5 seeds: no clear difference at 5 seeds (the CI contains 0)" in tie
+    # two seeds: a bootstrap "CI" spans the two differences, so no winner is named however far from 0
+    few = paired_line({"n": 2, "mean": 1.81, "ci": [0.97, 2.66], "wins": 2})
+    assert few is not None and few.endswith("too few paired seeds to tell (use --final-seeds 5 or more)")
+    # the winner is the human reward itself (a GPU does not repeat a training bit for bit)
+    same = paired_line({"n": 16, "mean": 1.81, "ci": [0.97, 2.66], "wins": 12, "same_reward": True})
+    assert same is not None
+    assert same.endswith("the search kept the human reward unchanged, so the difference is training noise")
     assert paired_line({"n": 0, "mean": None, "ci": [None, None], "wins": 0}) is None
     assert paired_line(None) is None
 
@@ -84,16 +91,16 @@ def test_print_result_shows_the_headline(tmp_path, capsys):
 
     final = {
         "table": {
-            name: {"mean": m, "iqm": m, "ci": [m - 10, m + 10], "n": 3, "values": [m] * 3}
+            name: {"mean": m, "iqm": m, "ci": [m - 10, m + 10], "n": 5, "values": [m] * 5}
             for name, m in (("method", 120.04), ("human", 100.0), ("sparse", 50.0))
         },
-        "method_minus_human": {"n": 3, "mean": 20.04, "ci": [15.0, 25.0], "wins": 3},
+        "method_minus_human": {"n": 5, "mean": 20.04, "ci": [15.0, 25.0], "wins": 5},
         "human_normalised_mean": {"value": 1.4008, "message": ""},
     }
     (tmp_path / "summary.json").write_text(json.dumps({"iterations": [], "final": final}))
     assert _print_result(tmp_path) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[1:] == [*headline(final), f"report: {tmp_path / 'report.html'}"]
-    assert "  method  mean 120  IQM 120  95% CI [110, 130]  (3 seeds)" in out  # half-width 10 -> units
-    assert "+20.0  95% CI [+15.0, +25.0], better on 3/3 seeds: the searched reward beats" in out  # 5 -> 0.1
+    assert "  method  mean 120  IQM 120  95% CI [110, 130]  (5 seeds)" in out  # half-width 10 -> units
+    assert "+20.0  95% CI [+15.0, +25.0], better on 5/5 seeds: the searched reward beats" in out  # 5 -> 0.1
     assert "human-normalised score: mean 1.4" in out

@@ -64,6 +64,8 @@ def test_batches_share_one_child_and_train_as_a_fresh_child_does(tmp_path):
     assert pid is not None and started[1].pid == pid, "the second batch ran in the first batch's process"
     assert _dead(pid), "close() ended the resident child"
     assert all(r.status == "ok" for o in outcomes.values() for r in o.results)
+    # each run says which processor trained it (on a GPU machine: the GPU, not a silent CPU fallback)
+    assert {r.extra["device"] for o in outcomes.values() for r in o.results} == {"cpu"}
 
     # The same batch in a fresh one-shot child gives the same numbers, checkpoint by checkpoint.
     fresh = train_in_worker(ref, list(pair), cfg, (0,), tmp_path / "fresh", 300, jax_cache_dir=CACHE)

@@ -81,7 +81,8 @@ def test_stage_records_round_trip_and_old_files_still_read(tmp_path):
     conf = Confirmation(0, (500, 501), (row,), "r0-i1-c0")
     runfolder.write_confirmation(layout, conf)
     assert runfolder.read_confirmation(layout, 0) == conf and layout.confirm(0) == tmp_path / "confirm.json"
-    final = FinalResults((1000,), MethodInfo("r0-i1-c0", 2.0, 1.5), {"method": (_result("method", 3.0),)})
+    method = MethodInfo("r0-i1-c0", 2.0, 1.5, same_as_human=True)
+    final = FinalResults((1000,), method, {"method": (_result("method", 3.0),)})
     runfolder.write_final(layout, final)
     assert runfolder.read_final(layout) == final
 

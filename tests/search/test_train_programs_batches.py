@@ -64,3 +64,20 @@ def test_a_set_that_fits_stays_one_batch_and_many_programs_are_cut_too(tmp_path)
     assert [(len(b.programs), len(b.seeds)) for b in rec.batches] == [(4, 1), (1, 1), (4, 1), (1, 1)]
     assert [(r.candidate, r.seed) for r in results] == [(f"p{p}", 1000 + s) for p in range(5)
                                                         for s in range(2)]
+
+
+def test_a_search_of_few_samples_cuts_the_final_to_its_iteration_batch(tmp_path):
+    """3 samples train 3 runs per batch (not batch_size's 16): the final's 3 x 2 runs go as two batches of
+    3, on the iteration's compiled programs (on an H200 a batch of new size costs Ant-Brax 83 s)."""
+    rec, _ = _train(tmp_path, 3, 2, batch_size=16, samples=3, seeds=1)
+    assert [(len(b.programs), len(b.seeds)) for b in rec.batches] == [(3, 1), (3, 1)]
+
+
+def test_the_winner_is_recognised_as_the_human_reward_whatever_its_formatting():
+    from rewardlab.search.final import same_code
+
+    task, _ = resolve("CartPole-v1")
+    src = task.human.source
+    assert same_code("# a comment\n" + src.replace("\n\n", "\n\n\n"), src)
+    assert not same_code(src.replace("1.0", "2.0", 1), src) and "1.0" in src
+    assert not same_code("def (", src)

@@ -803,7 +803,12 @@ def _train_batch(
         if all(f is not None for f in failed_at):
             break
 
-    extra: dict[str, Any] = {"batch_runs": n_real, "run_slots": n, "program": "fused" if fused else "split"}
+    extra: dict[str, Any] = {
+        "batch_runs": n_real,
+        "run_slots": n,
+        "program": "fused" if fused else "split",
+        "device": jax.devices()[0].device_kind,  # which processor trained it: "cpu", "NVIDIA H200", ...
+    }
     if host:
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
         extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)

@@ -83,9 +83,16 @@ def table_lines(table: dict[str, Any]) -> list[str]:
     return lines
 
 
+MIN_PAIRED_SEEDS = 5
+"""Below this many seeds the bootstrap CI of Method - Human is no interval at all (with 2 seeds it spans
+the two differences): the headline names no winner."""
+
+
 def paired_line(paired: dict[str, Any] | None) -> str | None:
-    """Method - Human on the seeds both trained on, with a plain verdict: which reward is better, or that
-    the seeds cannot tell (the CI contains zero)."""
+    """Method - Human on the seeds both trained on, with a plain verdict: which reward is better, that the
+    seeds cannot tell (the CI contains zero, or too few seeds), or that the winner is the human reward
+    itself (a gap between two trainings of one reward on one seed comes from a device whose arithmetic is
+    not deterministic, such as a GPU)."""
     if not paired or not paired.get("n"):
         return None
     n, wins = int(paired["n"]), int(paired.get("wins", 0))
@@ -94,8 +101,10 @@ def paired_line(paired: dict[str, Any] | None) -> str | None:
     diff = rounded(mean, unc)
     if not diff.startswith("-") and diff not in ("0", "n/a"):
         diff = "+" + diff
-    if unc is None or n < 2:
-        verdict = "too few paired seeds to tell"
+    if paired.get("same_reward"):
+        verdict = "the search kept the human reward unchanged, so the difference is training noise"
+    elif unc is None or n < MIN_PAIRED_SEEDS:
+        verdict = f"too few paired seeds to tell (use --final-seeds {MIN_PAIRED_SEEDS} or more)"
     elif ci[0] > 0:
         verdict = "the searched reward beats the human reward"
     elif ci[1] < 0:

@@ -82,6 +82,11 @@ def _paired_lines(final: dict[str, Any]) -> list[str]:
             + (f", tied on {diff['ties']}" if diff["ties"] else "")
             + ".</p>"
         )
+        if diff.get("same_reward"):
+            out.append(
+                "<p><b>The search kept the human reward unchanged</b>: Method and Human are the same code, so "
+                "their difference is training noise.</p>"
+            )
     gap = final.get("human_sparse_gap")
     if gap and gap["unreliable"]:
         out.append(f"<p><b>The human-normalised score is unreliable</b>: {html.escape(gap['message'])}.</p>")

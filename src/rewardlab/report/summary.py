@@ -159,5 +159,8 @@ def _final(layout: Layout) -> dict[str, Any] | None:
         }
         paired = paired_difference(per_seed["method"], per_seed["human"])
         ci = [_num(paired.ci_low), _num(paired.ci_high)]
-        out["method_minus_human"] = {**paired.to_dict(), "mean": _num(paired.mean), "ci": ci}
+        same = bool(final.method and final.method.same_as_human)
+        out["method_minus_human"] = {
+            **paired.to_dict(), "mean": _num(paired.mean), "ci": ci, "same_reward": same
+        }
     return out

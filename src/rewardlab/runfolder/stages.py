@@ -146,18 +146,25 @@ class MethodInfo:
     candidate: str
     search_fitness: float | None
     confirm_fitness: float | None = None
+    same_as_human: bool = False
+    """The winner is the task's human reward, unchanged (the same code up to formatting and comments): the
+    search found nothing better, and any gap between their rows is training noise."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "candidate": self.candidate,
             "search_fitness": self.search_fitness,
             "confirm_fitness": self.confirm_fitness,
+            "same_as_human": self.same_as_human,
         }
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> MethodInfo:
         return MethodInfo(
-            data["candidate"], _num(data.get("search_fitness")), _num(data.get("confirm_fitness"))
+            data["candidate"],
+            _num(data.get("search_fitness")),
+            _num(data.get("confirm_fitness")),
+            bool(data.get("same_as_human", False)),
         )
 
 

@@ -34,7 +34,7 @@ def main(job_dir: Path) -> int:
 
     from rewardlab.sandbox.contract import check_candidate
     from rewardlab.sandbox.errors import CpuTimeExceeded, classify_exception
-    from rewardlab.sandbox.guard import CpuBudget, install_audit_hook
+    from rewardlab.sandbox.guard import CpuBudget, install_audit_hook, start_backends
     from rewardlab.sandbox.transitions import cache_name, load_batch, sample_transitions, save_batch
     from rewardlab.tasks.ref import TaskRef, TaskRefError, load
 
@@ -50,6 +50,7 @@ def main(job_dir: Path) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     budget = CpuBudget()
+    start_backends()  # before the hook: a GPU plugin loads its libraries through ctypes
     install_audit_hook([job_dir])
     results = job_dir / "results"
     results.mkdir(exist_ok=True)

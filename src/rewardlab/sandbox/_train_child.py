@@ -34,7 +34,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rewardlab.sandbox.guard import exit_with_parent, harden, install_audit_hook, read_json, write_json_atomic
+from rewardlab.sandbox.guard import (
+    exit_with_parent,
+    harden,
+    install_audit_hook,
+    read_json,
+    start_backends,
+    write_json_atomic,
+)
 from rewardlab.sandbox.report import Limits
 
 HANG_ENV = "REWARDLAB_TEST_HANG_AFTER_PROGRESS"
@@ -99,6 +106,7 @@ def _start(spec: dict[str, Any]) -> tuple[Any, Any] | int:
     import rewardlab.sandbox.restricted
     import rewardlab.sandbox.static  # noqa: F401
 
+    start_backends()  # a GPU plugin loads its libraries through ctypes, which the audit hook refuses
     return task, engine
 
 

@@ -111,6 +111,20 @@ SetRoots = Callable[[Iterable[str | os.PathLike]], None]
 """Replaces the folders an audited process may write in (returned by `install_audit_hook`)."""
 
 
+def start_backends() -> None:
+    """Start JAX's backends now, before `install_audit_hook`, if this process imported JAX.
+
+    JAX starts its backends at the first computation, and its CUDA plugin then loads NVIDIA's shared
+    libraries through `ctypes`, an event the audit hook refuses: the plugin would fail and JAX would go on
+    with the CPU alone, a GPU training run silently on the processor. Starting them here, while the child
+    still runs only trusted code, keeps the GPU and changes nothing on a CPU-only install.
+    """
+    if "jax" in sys.modules:
+        import jax
+
+        jax.devices()
+
+
 def install_audit_hook(write_roots: Iterable[str | os.PathLike]) -> SetRoots:
     """Refuse, for the rest of this process's life, events no reward program has a reason to cause.
 

@@ -13,6 +13,7 @@ does not train again.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from typing import Any
 
@@ -54,7 +55,10 @@ def final_evaluation(
     if best is not None and best.candidate.source is not None:
         programs.insert(0, RewardProgram("method", best.candidate.source, best.candidate.origin))
         runfolder.write_method(store.layout, best.candidate.source)
-    method = MethodInfo(best.candidate.id, best.fitness, confirmed) if best else None
+    method = None
+    if best is not None:
+        same = best.candidate.source is not None and same_code(best.candidate.source, task.human.source)
+        method = MethodInfo(best.candidate.id, best.fitness, confirmed, same_as_human=same)
     specs = baselines.baseline_specs(config)
     rows = _trained_rows(store, seeds, method)
     names = [p.name for p in programs] + [s.text for s in specs]
@@ -80,6 +84,15 @@ def final_evaluation(
     store.layout.final_partial.unlink(missing_ok=True)
     store.event("final_done")
     return final
+
+
+def same_code(a: str, b: str) -> bool:
+    """Whether two reward sources are the same program (compared as syntax trees: formatting and comments
+    do not count). False when either does not parse."""
+    try:
+        return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))
+    except SyntaxError:
+        return False
 
 
 def _trained_rows(store: RunStore, seeds: list[int], method: MethodInfo | None) -> dict[str, tuple]:
