@@ -20,9 +20,12 @@ needs tens of millions of steps: `practical_on` is "GPU". brax is an optional de
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
+import io
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -42,8 +45,11 @@ EPISODE_STEPS = 1000
 
 
 def _brax_envs() -> Any:
+    """`brax.envs`, imported quietly: MuJoCo MJX prints "Failed to import warp" twice to stdout when the
+    optional NVIDIA Warp backend is absent (we never use it), which would land in `rewardlab tasks`' table."""
     try:
-        from brax import envs
+        with contextlib.redirect_stdout(io.StringIO()):
+            from brax import envs
     except ImportError as exc:
         raise ImportError(INSTALL) from exc
     return envs
@@ -81,7 +87,10 @@ class BraxAdapter:
         self.env_name = env_name
         self.backend = backend
         self.episode_steps = int(episode_steps)
-        self.env = _brax_envs().get_environment(env_name, backend=backend, **env_kwargs)
+        with warnings.catch_warnings():  # "Brax System, pipelines and environments are not actively
+            # being maintained": true of Brax's own pipelines; the tasks use MJX, which is maintained
+            warnings.filterwarnings("ignore", message="Brax System", category=UserWarning)
+            self.env = _brax_envs().get_environment(env_name, backend=backend, **env_kwargs)
         self._inertia = self.env.sys.link.inertia
         self._obs_shape: tuple[int, ...] | None = None
 
