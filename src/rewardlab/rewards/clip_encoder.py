@@ -158,8 +158,11 @@ class CLIPEncoder:
         if model_type != "clip":
             raise EncoderError(f"{str(path)!r} holds a {model_type!r} model, not a CLIP model ('clip')")
         _, transformers = _libraries()
+        from rewardlab.rewards.quiet import no_loading_bars
+
         try:
-            model = transformers.CLIPModel.from_pretrained(path, local_files_only=True)
+            with no_loading_bars():
+                model = transformers.CLIPModel.from_pretrained(path, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise EncoderError(f"cannot load the CLIP model in {str(path)!r}: {_one_line(exc)}") from None
         try:

@@ -79,8 +79,13 @@ class SentenceEmbedder:
         check_libraries()
         from sentence_transformers import SentenceTransformer
 
+        from rewardlab.rewards.quiet import no_loading_bars
+
         try:
-            self.model: Any = SentenceTransformer(str(self.model_dir), device=device, local_files_only=True)
+            with no_loading_bars():
+                self.model: Any = SentenceTransformer(
+                    str(self.model_dir), device=device, local_files_only=True
+                )
         except Exception as exc:  # a folder with broken files: one clear error, not a torch traceback
             raise EmbedderError(f"cannot load a sentence model from {self.model_dir}: {exc}") from None
 
