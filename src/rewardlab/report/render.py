@@ -84,8 +84,8 @@ def _paired_lines(final: dict[str, Any]) -> list[str]:
         )
         if diff.get("same_reward"):
             out.append(
-                "<p><b>The search kept the human reward unchanged</b>: Method and Human are the same code, so "
-                "their difference is training noise.</p>"
+                "<p><b>The search kept the human reward unchanged</b>: Method and Human are the same code, "
+                "so their difference is training noise.</p>"
             )
     gap = final.get("human_sparse_gap")
     if gap and gap["unreliable"]:
