@@ -88,7 +88,7 @@ def test_survivors_are_the_better_half_and_trajectories_match(both):
         assert len(h.checkpoints) == reached
         assert _strip(h.checkpoints) == _strip(f.checkpoints[:reached])  # same run up to its drop
         assert h.env_steps == reached * steps_per_cp
-        assert h.extra["halving"] == {"after": [1, 2], "keep": 0.5}
+        assert h.extra["halving"] == {"after": [1, 2], "keep": 0.5} and h.extra["budget_steps"] == total
         if reached < 4:
             assert h.extra["halved_at"] == reached * steps_per_cp
             assert "stopped by successive halving" in h.message and "not a finished training" in h.message

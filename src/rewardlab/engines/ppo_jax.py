@@ -845,6 +845,7 @@ def _train_batch(
     }
     if halving is not None:
         extra["halving"] = halving.to_dict()
+        extra["budget_steps"] = total_steps  # what a run not stopped by halving trains
     if host:
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
         extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
