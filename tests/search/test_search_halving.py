@@ -117,12 +117,16 @@ def test_a_ray_batch_carries_the_rungs_to_its_child(monkeypatch):
     monkeypatch.setenv(ray_cluster.CACHE_ENV, os.environ["REWARDLAB_JAX_CACHE"])
     task = tasks.get("CartPole-v1")
     _, ref = resolve("CartPole-v1")
-    zero = "import jax.numpy as jnp\n\ndef compute_reward(s, a, ns):\n    return jnp.float32(0.0), {}\n"
+    zero = (
+        "import jax.numpy as jnp\n\ndef compute_reward(state, action, next_state):\n"
+        "    return jnp.float32(0.0), {'zero': jnp.float32(0.0)}\n"
+    )
     programs = (RewardProgram("human", task.human.source, "llm"), RewardProgram("zero", zero, "llm"))
     ppo = SearchConfig(timesteps=STEPS, n_checkpoints=2, eval_episodes=4).ppo(task)
     payload = pack(Batch(ref, programs, ppo, (0,), 600.0, halving=Halving((1,))))
     assert payload["halving"] == {"after": [1], "keep": 0.5}
     out = ray_cluster.train_batch(payload)
+    assert [r["status"] for r in out["results"]] == ["ok", "ok"], out["results"]
     stops = {r["candidate"]: r["extra"].get("halved_at") for r in out["results"]}
     first = {r["candidate"]: r["checkpoints"][0]["fitness"] for r in out["results"]}
     loser = min(first, key=lambda c: (first[c], c != "zero"))  # the rule's tie-break keeps the earlier one

@@ -776,6 +776,15 @@ def _train_batch(
     t0 = time.perf_counter()
     progs = _programs(task, cfg, prepared, width, chunk_updates, keys, cands, host, fused)
     runner, chunk_fn = progs.runner, progs.chunk
+    first_chunk = chunk_fn
+    # every run count halving will cut the batch to, compiled now: a rung then only gathers rows (a
+    # compile there would be a long silence between progress lines that the sandbox's watchdog may take
+    # for a hung child)
+    later = (
+        _halving_programs(task, cfg, len(prepared), len(seeds), pad, halving, chunk_fn)
+        if halving is not None
+        else {}
+    )
     jax.block_until_ready(runner)
     compile_s = time.perf_counter() - t0
     start_fitness = None
@@ -831,11 +840,9 @@ def _train_batch(
                 if i >= 0 and i not in keep_rows:
                     halved[i] = (step, train_s)
             if len(keep_rows) < len(rows):
-                t = time.perf_counter()
-                runner, rows, row_seeds, progs, chunk_fn = _gather_runs(
-                    task, cfg, prepared, width, chunk_updates, host, pad, runner, rows, keep_rows, runs
-                )
-                compile_s += time.perf_counter() - t
+                runner, rows, row_seeds = _gather_runs(pad, runner, rows, keep_rows, runs)
+                progs = later[len(rows)]
+                chunk_fn = progs.chunk
 
     extra: dict[str, Any] = {
         "batch_runs": n_real,
@@ -848,7 +855,8 @@ def _train_batch(
         extra["budget_steps"] = total_steps  # what a run not stopped by halving trains
     if host:
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
-        extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
+        used = [first_chunk, *(p.chunk for p in later.values())]
+        extra["host_seconds"] = round(sum(float(getattr(c, "host_seconds", 0.0)) for c in used), 3)
     results = []
     written: set[Path] = set()
     for i, (ci, seed) in enumerate(runs[:n_real]):
@@ -925,30 +933,35 @@ def _halve(
     return [i for i in live if runs[i][0] in kept]
 
 
+def _halving_programs(
+    task: Task, cfg: PPOConfig, n_cands: int, n_seeds: int, pad: bool, halving: Halving, first: Any
+) -> dict[int, _Programs]:
+    """The split programs for every run count `halving` cuts this batch to, by run count, with the first
+    chunk's compiled reward program (`SplitChunk.resized`). Known in advance: every rung keeps `n_keep`
+    of the candidates, with all their seeds."""
+    out: dict[int, _Programs] = {}
+    for _ in halving.after:
+        n_cands = halving.n_keep(n_cands)
+        n = n_cands * n_seeds
+        n = run_slots(n) if pad else n
+        if n not in out:
+            progs = split_loop.compiled_programs(task, cfg, n)
+            out[n] = _Programs(None, first.resized(progs), progs.evaluate, progs.finite)
+    return out
+
+
 def _gather_runs(
-    task: Task,
-    cfg: PPOConfig,
-    prepared: list[PreparedReward],
-    width: int,
-    chunk_updates: int,
-    host: tuple[HostReward, ...],
-    pad: bool,
-    runner: Any,
-    rows: list[int],
-    keep: list[int],
-    runs: list[tuple[int, int]],
-) -> tuple[Any, list[int], list[int], _Programs, Callable[[Any], tuple[Any, ChunkStats]]]:
-    """The runner cut to the runs in `keep` (gathered on the host, every leaf with the run axis), padded
-    like any batch with copies of its first run, and the split programs for that run count."""
+    pad: bool, runner: Any, rows: list[int], keep: list[int], runs: list[tuple[int, int]]
+) -> tuple[Any, list[int], list[int]]:
+    """(runner, rows, their seeds) cut to the runs in `keep`: gathered on the host (every leaf has the run
+    axis) and padded like any batch with copies of its first run."""
     new_rows = list(keep)
     if pad:
         new_rows += [-1] * (run_slots(len(keep)) - len(keep))
     take = np.asarray([rows.index(i if i >= 0 else keep[0]) for i in new_rows])
     runner = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[take]), runner)
-    progs = split_loop.compiled_programs(task, cfg, len(new_rows))
-    chunk = split_loop.SplitChunk(progs, batched_reward(prepared, width), chunk_updates, host)
     seeds = [runs[i if i >= 0 else keep[0]][1] for i in new_rows]
-    return runner, new_rows, seeds, _Programs(runner, chunk, progs.evaluate, progs.finite), chunk
+    return runner, new_rows, seeds
 
 
 def _eval_keys(seeds: Sequence[int], index: int) -> jax.Array:
