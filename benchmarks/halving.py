@@ -11,6 +11,12 @@ training, confirmation and final evaluation included), the wall time and the com
 final table's Method and Human means; then the ratios halving / plain; and with `--extra-seeds N` each
 winner against the human reward on N seeds no step of either search used (2000, 2001, ...: the same
 seeds for both searches), as a paired difference with its standard error.
+
+    python benchmarks/halving.py --agreement RUN_DIR
+
+applies the halving rule to a plain search's full training curves after the fact: per iteration, whether
+the candidate with the best full-budget score would have survived every rung (how often the early
+checkpoints predict the winner). The comparison prints it for its plain search too.
 """
 
 from __future__ import annotations
@@ -37,6 +43,33 @@ def env_steps(run_dir: Path) -> tuple[int, int]:
     return iters, every
 
 
+def rung_agreement(run_dir: Path) -> tuple[int, int]:
+    """(iterations whose best full-budget candidate survives `Halving.default`'s rungs, iterations), on a
+    search trained without halving: each candidate's full curve says what it had at every rung."""
+    from rewardlab.engines.halving import Halving
+    from rewardlab.runfolder import read_config
+
+    n_checkpoints = int(read_config(Layout(run_dir))["n_checkpoints"])
+    kept = total = 0
+    for it in sorted(run_dir.glob("**/iter_*")):
+        curves = {}
+        for k, p in enumerate(sorted(it.glob("cand_*/result.json"))):
+            res = [r for r in read_json(p)["results"] if r["status"] == "ok" and r["checkpoints"]]
+            if res and len(res) == len(read_json(p)["results"]):
+                curves[k] = [[c["fitness"] for c in r["checkpoints"]] for r in res]
+        if len(curves) < 2:
+            continue
+        halving = Halving.default(n_checkpoints)
+        alive = sorted(curves)
+        for rung in halving.after:
+            alive = list(halving.survivors({k: [max(c[:rung]) for c in curves[k]] for k in alive}))
+        final = {k: sum(max(c) for c in cs) / len(cs) for k, cs in curves.items()}
+        top = max(final.values())
+        total += 1
+        kept += any(final[k] == top for k in alive)
+    return kept, total
+
+
 def run(task: str, out: Path, samples: int, iterations: int, halving: bool) -> tuple[Path, float]:
     from rewardlab.api.cli import main as cli
 
@@ -52,13 +85,19 @@ def run(task: str, out: Path, samples: int, iterations: int, halving: bool) -> t
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("tasks", nargs="+")
+    ap.add_argument("tasks", nargs="*")
+    ap.add_argument("--agreement", metavar="RUN_DIR", help="only the rung agreement of a plain search")
     ap.add_argument("--samples", type=int, default=16, help="K of plain best-of-K; halving gets 2K")
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--out", default="runs/bench-halving")
     ap.add_argument("--extra-seeds", type=int, default=0, help="winner vs human on N more seeds, per search")
     args = ap.parse_args(argv)
     from rewardlab.store import folder_stem
+
+    if args.agreement:
+        kept, total = rung_agreement(Path(args.agreement))
+        print(f"the best full-budget candidate survives the rungs in {kept}/{total} iterations")
+        return 0
 
     for task in args.tasks:
         got = {}
@@ -80,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             f"halving / plain: iteration env steps {ih / ip:.3f}x, all env steps {eh / ep:.3f}x, "
             f"wall time {wh / wp:.2f}x"
         )
+        kept, total = rung_agreement(got["plain"][0])
+        print(f"plain search, halving's rule applied to it: its best survives the rungs in {kept}/{total} "
+              "iterations")
         if args.extra_seeds > 0:
             for name, (run_dir, *_rest) in got.items():
                 print(f"{name}:", end="")
