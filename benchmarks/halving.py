@@ -70,11 +70,14 @@ def rung_agreement(run_dir: Path) -> tuple[int, int]:
     return kept, total
 
 
-def run(task: str, out: Path, samples: int, iterations: int, halving: bool) -> tuple[Path, float]:
+def run(
+    task: str, out: Path, samples: int, iterations: int, halving: bool, sets: list[str]
+) -> tuple[Path, float]:
     from rewardlab.api.cli import main as cli
 
     argv = ["--samples", str(samples), "--iterations", str(iterations), "--out", str(out), "--quiet"]
     argv += ["--halving"] if halving else []
+    argv += [a for item in sets for a in ("--set", item)]
     t0 = time.perf_counter()
     code = cli(["search", task, *argv])
     wall = time.perf_counter() - t0
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("tasks", nargs="*")
     ap.add_argument("--agreement", metavar="RUN_DIR", help="only the rung agreement of a plain search")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="for both searches")
+    ap.add_argument("--arms", default="plain,halving", help="which searches to run (plain, halving)")
     ap.add_argument("--samples", type=int, default=16, help="K of plain best-of-K; halving gets 2K")
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--out", default="runs/bench-halving")
@@ -101,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
 
     for task in args.tasks:
         got = {}
-        for name, samples, halving in (("plain", args.samples, False), ("halving", 2 * args.samples, True)):
+        arms = (("plain", args.samples, False), ("halving", 2 * args.samples, True))
+        for name, samples, halving in (a for a in arms if a[0] in args.arms.split(",")):
             out = Path(args.out) / folder_stem(task) / name
-            run_dir, wall = run(task, out, samples, args.iterations, halving)
+            run_dir, wall = run(task, out, samples, args.iterations, halving, args.set)
             got[name] = (run_dir, wall, env_steps(run_dir), batch_times(run_dir)["compile"])
         print(f"\n== {task}: plain best-of-{args.samples} vs --halving with {2 * args.samples} samples")
         for name, (run_dir, wall, (iters, every), comp) in got.items():
@@ -114,14 +120,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"compiling {100 * comp / wall:.0f}%; final ({len(m['values'])} seeds) "
                 f"Method {m['mean']:.4g} vs Human {h['mean']:.4g}  ({run_dir})"
             )
-        (_, wp, (ip, ep), _), (_, wh, (ih, eh), _) = got["plain"], got["halving"]
-        print(
-            f"halving / plain: iteration env steps {ih / ip:.3f}x, all env steps {eh / ep:.3f}x, "
-            f"wall time {wh / wp:.2f}x"
-        )
-        kept, total = rung_agreement(got["plain"][0])
-        print(f"plain search, halving's rule applied to it: its best survives the rungs in {kept}/{total} "
-              "iterations")
+        if len(got) == 2:
+            (_, wp, (ip, ep), _), (_, wh, (ih, eh), _) = got["plain"], got["halving"]
+            print(
+                f"halving / plain: iteration env steps {ih / ip:.3f}x, all env steps {eh / ep:.3f}x, "
+                f"wall time {wh / wp:.2f}x"
+            )
+        if "plain" in got:
+            kept, total = rung_agreement(got["plain"][0])
+            print(f"plain search, halving's rule applied to it: its best survives the rungs in "
+                  f"{kept}/{total} iterations")
         if args.extra_seeds > 0:
             for name, (run_dir, *_rest) in got.items():
                 print(f"{name}:", end="")
