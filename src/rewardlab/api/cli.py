@@ -41,6 +41,7 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("eval_episodes", "--eval-episodes", "E"),
     ("train_timeout_s", "--train-timeout", "SECONDS"),
     ("seed", "--seed", "SEED"),
+    ("halving", "--halving", None),
     ("executor", "--executor", None),
     ("ray_address", "--ray-address", "ADDR|auto"),
 )
@@ -67,6 +68,9 @@ def add_search_commands(subparsers: Any) -> None:
         f = fields[name]
         choices = f.metadata.get("choices")
         repeated = isinstance(f.default, tuple)  # a tuple field: the option is repeatable
+        if field_type(name) is bool:  # a switch: given turns it on, absent keeps SearchConfig's default
+            p.add_argument(flag, dest=name, action="store_true", default=None, help=f.metadata["help"])
+            continue
         shown = "" if f.default is None or repeated else f" (default {f.default})"
         p.add_argument(
             flag,

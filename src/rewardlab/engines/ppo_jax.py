@@ -37,6 +37,7 @@ from rewardlab.config import PPOConfig
 from rewardlab.engines import policy as P
 from rewardlab.engines import warm_start as W
 from rewardlab.engines.base import Engine, ProgressInfo
+from rewardlab.engines.halving import Halving
 from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.host import HostReward
 from rewardlab.rewards.program import RewardFn, TransitionFn, load_reward_fn, transition_fn
@@ -600,17 +601,18 @@ def train(
     *,
     warm_start: W.WarmStart | None = None,
     save_dir: str | Path | None = None,
+    halving: Halving | None = None,
 ) -> list[TrainResult]:
     """Train every (reward, seed) pair in one batch of vmapped runs; results in candidate-major order.
 
     Rewards are trusted programs executed in this process (built-in baselines, the user's own
     files). LLM-written code must be checked and trained through `rewardlab.sandbox` instead.
-    See `train_fns` for `pad_single`, `host`, `fused`, `warm_start` and `save_dir`.
+    See `train_fns` for `pad_single`, `host`, `fused`, `warm_start`, `save_dir` and `halving`.
     """
     named = [(prog.name, load_reward_fn(prog)) for prog in rewards]
     return train_fns(
         task, named, config, seeds, progress, pad_single, host, fused,
-        warm_start=warm_start, save_dir=save_dir,
+        warm_start=warm_start, save_dir=save_dir, halving=halving,
     )
 
 
@@ -626,6 +628,7 @@ def train_fns(
     *,
     warm_start: W.WarmStart | None = None,
     save_dir: str | Path | None = None,
+    halving: Halving | None = None,
 ) -> list[TrainResult]:
     """`train` for reward callables that are already loaded.
 
@@ -658,6 +661,14 @@ def train_fns(
 
     `save_dir` writes each finished run's state to `save_dir/<reward>_seed<seed>.policy.npz` (runs that
     diverged are not saved), named in `extra["policy"]`.
+
+    `halving` (`engines.halving.Halving`) is successive halving inside this batch: after each of its
+    checkpoint numbers, only the better part of the candidates (mean over seeds of the best fitness so
+    far) go on training; the runner's survivors are gathered and continue with the programs for the
+    smaller run count (padded by `run_slots` as usual), so a survivor trains exactly as without halving.
+    A dropped run's result is an ordinary "ok" result with the checkpoints it reached,
+    `env_steps` = the step it stopped at, `extra["halved_at"]` the same, and a message saying so; its
+    state is not saved (`save_dir`). Split program only (not `fused`).
     """
     if not named_fns:
         raise ValueError("train needs at least one reward")
@@ -669,8 +680,14 @@ def train_fns(
             raise TypeError(f"{type(src).__name__} is not a host reward source (rewardlab.rewards.host)")
     if host and fused:
         raise ValueError("host reward sources need the split program (fused=False)")
-    enable_compilation_cache()
+    if halving is not None and fused:
+        raise ValueError("halving needs the split program (fused=False)")
     cfg = config or task.ppo
+    if halving is not None:
+        if not isinstance(halving, Halving):
+            raise TypeError(f"halving must be an engines.halving.Halving, got {type(halving).__name__}")
+        halving.check(cfg.n_checkpoints)
+    enable_compilation_cache()
     if warm_start is not None:
         warm_start.check(task, cfg)
     prepared = prepare_rewards(task, named_fns)
@@ -685,7 +702,7 @@ def train_fns(
     if good:
         save = Path(save_dir) if save_dir is not None else None
         batch = _train_batch(
-            task, cfg, good, list(seeds), progress, pad_single, host, fused, warm_start, save
+            task, cfg, good, list(seeds), progress, pad_single, host, fused, warm_start, save, halving
         )
         for res in batch:
             results[(res.candidate, res.seed)] = res
@@ -737,6 +754,7 @@ def _train_batch(
     fused: bool = False,
     warm: W.WarmStart | None = None,
     save_dir: Path | None = None,
+    halving: Halving | None = None,
 ) -> list[TrainResult]:
     width = max(1, max(len(p.components) for p in prepared))
     host_names = tuple(c for src in host for c in src.components)
@@ -750,22 +768,35 @@ def _train_batch(
         runs += [runs[0]] * (run_slots(n_real) - n_real)
     keys = jnp.stack([jax.random.PRNGKey(s) for _, s in runs])
     cands = jnp.asarray([ci for ci, _ in runs], jnp.int32)
-    eval_keys = [_eval_keys([s for _, s in runs], i) for i in range(cfg.n_checkpoints)]
+    # The runner's rows: which run each trains (-1: padding) and with which seed's evaluation episodes.
+    # They change only when halving drops runs.
+    rows = [i if i < n_real else -1 for i in range(len(runs))]
+    row_seeds = [s for _, s in runs]
 
     t0 = time.perf_counter()
     progs = _programs(task, cfg, prepared, width, chunk_updates, keys, cands, host, fused)
     runner, chunk_fn = progs.runner, progs.chunk
+    first_chunk = chunk_fn
+    # every run count halving will cut the batch to, compiled now: a rung then only gathers rows (a
+    # compile there would be a long silence between progress lines that the sandbox's watchdog may take
+    # for a hung child)
+    later = (
+        _halving_programs(task, cfg, len(prepared), len(seeds), pad, halving, chunk_fn)
+        if halving is not None
+        else {}
+    )
     jax.block_until_ready(runner)
     compile_s = time.perf_counter() - t0
     start_fitness = None
     if warm is not None:
         runner = W.apply(runner, warm)
-        start = progs.evaluate(runner, _eval_keys([s for _, s in runs], W.final_eval_index(warm)))
+        start = progs.evaluate(runner, _eval_keys(row_seeds, W.final_eval_index(warm)))
         start_fitness = np.asarray(start.fitness)
 
     n = len(runs)
-    checkpoints: list[list[Checkpoint]] = [[] for _ in range(n)]
-    failed_at: list[int | None] = [None] * n
+    checkpoints: list[list[Checkpoint]] = [[] for _ in range(n_real)]
+    failed_at: list[int | None] = [None] * n_real
+    halved: dict[int, tuple[int, float]] = {}  # run -> (env step, training seconds) where halving stopped it
     steps_per_chunk = chunk_updates * cfg.batch_size
     train_s = 0.0
     best: float | None = None
@@ -784,24 +815,34 @@ def _train_batch(
                 progress(ProgressInfo(chunks_done * steps_per_chunk, total_steps, None, best))
         assert acc is not None
         finite = np.asarray(progs.finite(runner.params))
-        ev = jax.tree.map(np.asarray, progs.evaluate(runner, eval_keys[cp]))
+        ev = jax.tree.map(np.asarray, progs.evaluate(runner, _eval_keys(row_seeds, cp)))
         step = (cp + 1) * per_cp * cfg.batch_size
-        for i, (ci, _) in enumerate(runs):
-            if failed_at[i] is not None:
+        for row, i in enumerate(rows):
+            if i < 0 or failed_at[i] is not None:
                 continue
-            if not finite[i]:
+            if not finite[row]:
                 failed_at[i] = step
                 continue
+            ci = runs[i][0]
             slots = list(enumerate(prepared[ci].components))
             slots += [(width + k, name) for k, name in enumerate(host_names)]
-            checkpoints[i].append(_checkpoint(step, train_s, slots, ev, acc, i))
-            f = float(ev.fitness[i])
+            checkpoints[i].append(_checkpoint(step, train_s, slots, ev, acc, row))
+            f = float(ev.fitness[row])
             if math.isfinite(f):
                 best = f if best is None else max(best, f)
         if progress is not None:
             progress(ProgressInfo(step, total_steps, cp, best))
-        if all(f is not None for f in failed_at):
+        if all(failed_at[i] is not None for i in rows if i >= 0):
             break
+        if halving is not None and cp + 1 in halving.after:
+            keep_rows = _halve(halving, runs, rows, checkpoints)
+            for i in rows:
+                if i >= 0 and i not in keep_rows:
+                    halved[i] = (step, train_s)
+            if len(keep_rows) < len(rows):
+                runner, rows, row_seeds = _gather_runs(pad, runner, rows, keep_rows, runs)
+                progs = later[len(rows)]
+                chunk_fn = progs.chunk
 
     extra: dict[str, Any] = {
         "batch_runs": n_real,
@@ -809,13 +850,18 @@ def _train_batch(
         "program": "fused" if fused else "split",
         "device": jax.devices()[0].device_kind,  # which processor trained it: "cpu", "NVIDIA H200", ...
     }
+    if halving is not None:
+        extra["halving"] = halving.to_dict()
+        extra["budget_steps"] = total_steps  # what a run not stopped by halving trains
     if host:
         extra["host_rewards"] = {_source_name(src): dict(src.stats()) for src in host}
-        extra["host_seconds"] = round(float(getattr(chunk_fn, "host_seconds", 0.0)), 3)
+        used = [first_chunk, *(p.chunk for p in later.values())]
+        extra["host_seconds"] = round(sum(float(getattr(c, "host_seconds", 0.0)) for c in used), 3)
     results = []
     written: set[Path] = set()
     for i, (ci, seed) in enumerate(runs[:n_real]):
         nan_at = failed_at[i]
+        stop = halved.get(i)
         run_extra = dict(extra)
         if warm is not None and start_fitness is not None:
             run_extra["warm_start"] = {
@@ -823,14 +869,16 @@ def _train_batch(
                 "start_fitness": float(start_fitness[i]),
                 "saved_fitness": warm.final_fitness,
             }
-        if save_dir is not None and nan_at is None and checkpoints[i]:
+        if stop is not None:
+            run_extra["halved_at"] = stop[0]
+        if save_dir is not None and nan_at is None and stop is None and checkpoints[i]:
             path = save_dir / W.policy_filename(prepared[ci].name, seed)
             while path in written:  # two names that differ only in characters a file name cannot hold
                 path = path.with_name(f"{len(written)}_{path.name}")
             written.add(path)
             W.save(
                 path,
-                W.run_state(runner, i),
+                W.run_state(runner, rows.index(i)),
                 task,
                 cfg,
                 reward=prepared[ci].name,
@@ -840,22 +888,80 @@ def _train_batch(
                 previous=warm,
             )
             run_extra["policy"] = str(path)
+        if nan_at is not None:
+            env_steps, message = nan_at, f"training diverged: non-finite network parameters by step {nan_at}"
+        elif stop is not None:
+            env_steps, message = stop[0], halved_message(stop[0], total_steps)
+        else:
+            env_steps, message = total_steps, ""
         results.append(
             TrainResult(
                 candidate=prepared[ci].name,
                 seed=seed,
                 status="nan" if nan_at is not None else "ok",
                 checkpoints=tuple(checkpoints[i]),
-                env_steps=nan_at if nan_at is not None else total_steps,
-                train_seconds=train_s,
+                env_steps=env_steps,
+                train_seconds=stop[1] if stop is not None else train_s,
                 compile_seconds=compile_s,
-                message=f"training diverged: non-finite network parameters by step {nan_at}"
-                if nan_at
-                else "",
+                message=message,
                 extra=run_extra,
             )
         )
     return results
+
+
+def halved_message(step: int, total_steps: int) -> str:
+    """What a run stopped by halving says about itself (in its result, the run folder and the LLM's
+    reflection): its training is not finished, so its fitness is that of a shorter training."""
+    return (
+        f"stopped by successive halving at step {step} of {total_steps} "
+        f"({100 * step / total_steps:.0f}% of the budget): not a finished training"
+    )
+
+
+def _halve(
+    halving: Halving, runs: list[tuple[int, int]], rows: list[int], checkpoints: list[list[Checkpoint]]
+) -> list[int]:
+    """The runs (indices into `runs`) that go on after a rung: every seed of the candidates `halving`
+    keeps, ranked on each run's best fitness so far (a diverged run has none: minus infinity)."""
+    live = [i for i in rows if i >= 0]
+    best: dict[int, list[float]] = {}
+    for i in live:
+        fits = [c.fitness for c in checkpoints[i] if math.isfinite(c.fitness)]
+        best.setdefault(runs[i][0], []).append(max(fits) if fits else -math.inf)
+    kept = set(halving.survivors(best))
+    return [i for i in live if runs[i][0] in kept]
+
+
+def _halving_programs(
+    task: Task, cfg: PPOConfig, n_cands: int, n_seeds: int, pad: bool, halving: Halving, first: Any
+) -> dict[int, _Programs]:
+    """The split programs for every run count `halving` cuts this batch to, by run count, with the first
+    chunk's compiled reward program (`SplitChunk.resized`). Known in advance: every rung keeps `n_keep`
+    of the candidates, with all their seeds."""
+    out: dict[int, _Programs] = {}
+    for _ in halving.after:
+        n_cands = halving.n_keep(n_cands)
+        n = n_cands * n_seeds
+        n = run_slots(n) if pad else n
+        if n not in out:
+            progs = split_loop.compiled_programs(task, cfg, n)
+            out[n] = _Programs(None, first.resized(progs), progs.evaluate, progs.finite)
+    return out
+
+
+def _gather_runs(
+    pad: bool, runner: Any, rows: list[int], keep: list[int], runs: list[tuple[int, int]]
+) -> tuple[Any, list[int], list[int]]:
+    """(runner, rows, their seeds) cut to the runs in `keep`: gathered on the host (every leaf has the run
+    axis) and padded like any batch with copies of its first run."""
+    new_rows = list(keep)
+    if pad:
+        new_rows += [-1] * (run_slots(len(keep)) - len(keep))
+    take = np.asarray([rows.index(i if i >= 0 else keep[0]) for i in new_rows])
+    runner = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[take]), runner)
+    seeds = [runs[i if i >= 0 else keep[0]][1] for i in new_rows]
+    return runner, new_rows, seeds
 
 
 def _eval_keys(seeds: Sequence[int], index: int) -> jax.Array:

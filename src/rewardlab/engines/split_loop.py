@@ -24,6 +24,7 @@ that batches of slightly different sizes share programs too.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -118,6 +119,11 @@ def reward_program(reward: Callable, progs: Compiled, n_host: int) -> Any:
     return jax.jit(jax.vmap(one_run)).lower(*args).compile()
 
 
+def _pad_runs(x: jax.Array, extra: int) -> jax.Array:
+    """`x` with `extra` copies of its first run appended on the run axis (the leading one)."""
+    return jnp.concatenate([x, jnp.broadcast_to(x[:1], (extra, *x.shape[1:]))])
+
+
 def _numpy_stats(comps: np.ndarray) -> CompStats:
     """`CompStats.of` per run, in numpy: comps is (runs, steps, envs, components)."""
     flat = comps.reshape(comps.shape[0], -1, comps.shape[-1])
@@ -146,7 +152,34 @@ class SplitChunk:
         self.chunk_updates = chunk_updates
         self.n_host = sum(len(src.components) for src in sources)
         self.reward = reward_program(reward, progs, self.n_host)
+        self.reward_runs = int(progs.runner.cand.shape[0])
         self.host_seconds = 0.0
+
+    def resized(self, progs: Compiled) -> SplitChunk:
+        """This chunk for the programs of a smaller run count (successive halving), keeping the compiled
+        reward program: the segment is padded with copies of its first run up to the reward program's
+        run count and the padding's rewards are dropped. A reward program per run count would compile
+        the batch's candidates again at every rung, which cost more than the steps halving saves."""
+        other = object.__new__(SplitChunk)
+        other.__dict__.update(self.__dict__)
+        other.progs = progs
+        other.host_seconds = 0.0
+        if int(progs.runner.cand.shape[0]) > self.reward_runs:
+            raise ValueError("a resized chunk can only have fewer runs than its reward program")
+        return other
+
+    def _reward(self, cand: jax.Array, seg: SegmentData, host_total: Any = None) -> tuple[Any, CompStats]:
+        n = int(cand.shape[0])
+        extra = self.reward_runs - n
+        if extra == 0:
+            args = (cand, seg) if host_total is None else (cand, seg, host_total)
+            return self.reward(*args)
+        pad = functools.partial(_pad_runs, extra=extra)
+        args = (pad(cand), jax.tree.map(pad, seg))
+        if host_total is not None:
+            args += (pad(jnp.asarray(host_total, jnp.float32)),)
+        total, stats = self.reward(*args)
+        return total[:n], jax.tree.map(lambda x: x[:n], stats)
 
     def host_rewards(self, seg: SegmentData) -> np.ndarray:
         """Every source's components for the batch, stacked on a last axis (runs, steps, envs, n_host)."""
@@ -172,10 +205,10 @@ class SplitChunk:
             host_stats = None
             if self.sources:
                 comps = self.host_rewards(seg)
-                total, code_stats = self.reward(runner.cand, seg, comps.sum(axis=-1))
+                total, code_stats = self._reward(runner.cand, seg, comps.sum(axis=-1))
                 host_stats = _numpy_stats(comps)
             else:
-                total, code_stats = self.reward(runner.cand, seg)
+                total, code_stats = self._reward(runner.cand, seg)
             runner, ep_stats = self.progs.learn(runner, traj, data, total)
             pending.append((ep_stats, code_stats, host_stats))
         acc: ChunkStats | None = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rewardlab.config import PPOConfig
+from rewardlab.engines.halving import Halving
 from rewardlab.types import RewardProgram, TrainResult
 
 if TYPE_CHECKING:  # importing tasks loads JAX, which a driver that only schedules batches never needs
@@ -30,7 +31,8 @@ class Batch:
 
     `timeout_s` bounds each sandboxed child (the batch, then each solo retry); `jax_cache_dir` is the
     compilation cache of a local worker (a remote worker keeps its own); `warm_start` a saved training
-    state (`engines.warm_start`) every run starts from (its bytes travel to a remote worker).
+    state (`engines.warm_start`) every run starts from (its bytes travel to a remote worker); `halving`
+    the rungs of successive halving inside the batch (`engines.halving`; None: every run to the end).
     """
 
     ref: TaskRef
@@ -40,6 +42,7 @@ class Batch:
     timeout_s: float | None
     jax_cache_dir: str | None = None
     warm_start: str | None = None
+    halving: Halving | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ class LocalEvaluator:
                 on_event=on_event,
                 resident=self._worker,
                 warm_start=batch.warm_start,
+                halving=batch.halving,
             )
             yield i, BatchOutcome(tuple(results), node)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rewardlab.engines.halving import Halving
 from rewardlab.executors.base import Batch, BatchOutcome, ExecutorUnavailable
 from rewardlab.executors.resources import Request
 from rewardlab.executors.shipping import pack, unpack, warm_start_file
@@ -153,6 +154,7 @@ def train_batch(payload: dict[str, Any]) -> dict[str, Any]:
             jax_cache_dir=cache,
             on_event=keep,
             warm_start=warm_start_file(payload, Path(tmp)),
+            halving=Halving.from_dict(payload["halving"]) if payload.get("halving") else None,
         )
     return {"node": node_label(), "results": [r.to_dict() for r in results], "events": events}
 

@@ -43,6 +43,7 @@ def pack(batch: Batch) -> dict[str, Any]:
         "seeds": list(batch.seeds),
         "timeout_s": batch.timeout_s,
         "warm_start": Path(batch.warm_start).read_bytes() if batch.warm_start else None,
+        "halving": batch.halving.to_dict() if batch.halving is not None else None,
     }
 
 

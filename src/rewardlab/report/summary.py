@@ -34,7 +34,7 @@ def candidate_row(rec: EvalRecord, layout: Layout) -> dict[str, Any]:
         "note": c.note,
         "folder": str(layout.candidate_dir(c.restart, c.iteration, c.index).relative_to(layout.root)),
         "status": rec.status,
-        "message": rec.message if rec.status != "ok" else "",
+        "message": rec.message,  # an "ok" record has one only when successive halving stopped it
     }
     if rec.fitness is not None:
         row["fitness"] = rec.fitness

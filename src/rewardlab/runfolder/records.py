@@ -139,7 +139,9 @@ def record(
         else:
             msg = f"{r.status}: {r.message}" if r.message else f"status {r.status}"
         return EvalRecord(cand, "train_failed", check=check_report, results=results, message=msg)
-    return EvalRecord(cand, "ok", check=check_report, results=results)
+    # a run that successive halving stopped says so (its fitness is that of a shorter training)
+    stopped = next((r.message for r in results if r.extra.get("halved_at") is not None), "")
+    return EvalRecord(cand, "ok", check=check_report, results=results, message=stopped)
 
 
 def canonical_source(source: str) -> str:

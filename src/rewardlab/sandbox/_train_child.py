@@ -1,10 +1,11 @@
 """Training child: `python -m rewardlab.sandbox._train_child JOB_DIR` trains one batch of candidates.
 
 Reads `job.json` (task reference, engine name, PPO config, seeds, candidates, and optionally a saved
-training state to start every run from, `warm_start`, and `save_policies`), hardens itself, imports
-the task from its reference (the user's own file or module included) and the engine (`engine`, or the
-task's own `Task.engine` when the job names none), re-applies the static policy, loads every program
-with the restricted loader and calls the engine's `train_fns` once for the whole batch. A
+training state to start every run from, `warm_start`, `save_policies`, and the rungs of successive
+halving, `halving`), hardens itself, imports the task from its reference (the user's own file or module
+included) and the engine (`engine`, or the task's own `Task.engine` when the job names none),
+re-applies the static policy, loads every program with the restricted loader and calls the engine's
+`train_fns` once for the whole batch. A
 candidate marked `task_reward` is the task's own human/sparse baseline, taken from the task itself.
 Progress goes to `progress.jsonl` (one JSON object per line, appended), results to `results.json`
 (written atomically at the end), saved training states (with `save_policies`) to `policies/`, all in the
@@ -101,6 +102,7 @@ def _start(spec: dict[str, Any]) -> tuple[Any, Any] | int:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     # Everything a job imports later is imported here, before any candidate text is compiled.
+    import rewardlab.engines.halving
     import rewardlab.rewards.program
     import rewardlab.sandbox.errors
     import rewardlab.sandbox.restricted
@@ -164,15 +166,25 @@ def run_job(job: dict[str, Any], job_dir: Path, task: Any, engine: Any) -> None:
 def _keep(
     job: dict[str, Any], job_dir: Path, task: Any, engine: Any, config: Any
 ) -> tuple[dict[str, Any], str]:
-    """The engine keywords for the job's warm start and policy saving, or why the job cannot train.
+    """The engine keywords for the job's warm start, policy saving and halving, or why the job cannot train.
 
     The parent checks a warm-start file before it writes any job; this is the backstop (a file changed
     in between, an engine without warm starts), turned into every candidate's error, not a crash."""
-    if not job.get("warm_start") and not job.get("save_policies"):
+    if not job.get("warm_start") and not job.get("save_policies") and not job.get("halving"):
         return {}, ""
     if getattr(engine, "name", "") != "ppo_jax":
-        return {}, f"warm_start: saving or loading policies is not supported with engine {engine.name}"
+        what = "halving" if job.get("halving") else "warm_start"
+        return {}, f"{what}: not supported with engine {engine.name} (the ppo_jax engine only)"
     keep: dict[str, Any] = {}
+    if job.get("halving"):
+        from rewardlab.engines.halving import Halving
+
+        try:
+            halving = Halving.from_dict(job["halving"])
+            halving.check((config or task.ppo).n_checkpoints)
+        except (ValueError, KeyError, TypeError) as exc:
+            return {}, f"halving: {exc}"
+        keep["halving"] = halving
     if job.get("save_policies"):
         keep["save_dir"] = job_dir / "policies"
     if job.get("warm_start"):

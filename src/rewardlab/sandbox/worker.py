@@ -41,6 +41,7 @@ from rewardlab.sandbox.static import check_static
 from rewardlab.types import RewardProgram, TrainResult
 
 if TYPE_CHECKING:  # importing tasks loads JAX, which the parent side of the sandbox never needs
+    from rewardlab.engines.halving import Halving
     from rewardlab.tasks.ref import TaskRef
 
 DEFAULT_MEMORY_MB = 16_384
@@ -101,6 +102,7 @@ def train_in_worker(
     resident: ResidentWorker | None = None,
     warm_start: str | Path | None = None,
     save_policies: bool = False,
+    halving: Halving | None = None,
 ) -> list[TrainResult]:
     """Train every (program, seed) pair in a sandboxed child; results in candidate-major order.
 
@@ -130,6 +132,9 @@ def train_in_worker(
     from; `save_policies`: each finished run's state is saved in its job folder's `policies/`, named in
     the result's `extra["policy"]`. The JAX PPO engine only; the caller checks the file against the task
     first (the child's own check turns a misfit into every candidate's error result).
+
+    `halving`: successive halving inside the batch (`engines.halving`; the JAX PPO engine only): a
+    dropped candidate's results stop at its rung (`extra["halved_at"]`). A solo retry has nothing to halve.
     """
     if not programs:
         raise ValueError("train_in_worker needs at least one program")
@@ -159,7 +164,8 @@ def train_in_worker(
             cache = Path(jax_cache_dir) if jax_cache_dir is not None else root / "jax_cache"
             limits = Limits(wall_s=timeout_s, cpu_s=None, memory_mb=memory_mb)
             keep = {"warm_start": str(Path(warm_start).resolve()) if warm_start else None,
-                    "save_policies": bool(save_policies)}
+                    "save_policies": bool(save_policies),
+                    "halving": halving.to_dict() if halving is not None else None}
             runner = _Runner(
                 ref, config, seed_list, root, cache, limits, on_event, stall_s, engine, resident, keep
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rewardlab.config import PPOConfig
+from rewardlab.engines.halving import Halving
 
 if TYPE_CHECKING:
     from rewardlab.tasks import Task
@@ -141,6 +142,17 @@ class SearchConfig:
         "starting reward) on fresh seeds and keep the best on those seeds; 0 keeps the single-run best.",
     )
     confirm_seeds: int = _f(3, "Fresh seeds per candidate for that confirmation.")
+    halving: bool = _f(
+        False,
+        "Successive halving inside each iteration's training batch: every candidate trains to a fifth of "
+        "the checkpoints (rounded, at least 1), the better half (mean over seeds of the best score so far) "
+        "go on to half of them, the better half of those to the end; dropped candidates keep the "
+        "checkpoints they reached and are marked as stopped. With the default 5 checkpoints (rungs after "
+        "1 and 2) a batch of K costs 0.45x the env steps of K full trainings, so twice the samples cost "
+        "0.9x what K did. Confirmation and the "
+        "final evaluation train every run to the end. Needs n_checkpoints >= 2, the ppo_jax engine, and "
+        "more than one candidate per batch to save anything.",
+    )
     reflection: str = _f(
         "table",
         "What the next LLM prompt says about the last iteration. table: every candidate of the last "
@@ -219,6 +231,8 @@ class SearchConfig:
             problems.append("ray_memory_mb and ray_retries must be >= 0")
         if self.elites < 1:
             problems.append("elites must be >= 1 (1 shows only the best reward)")
+        if self.halving and self.n_checkpoints < 2:
+            problems.append(f"halving needs n_checkpoints >= 2 (got {self.n_checkpoints})")
         if self.confirm_top < 0 or self.confirm_seeds < 1:
             problems.append("confirm_top must be >= 0 and confirm_seeds >= 1")
         if (self.timesteps is not None and self.timesteps < 0) or self.final_seeds < 0:
@@ -246,6 +260,10 @@ class SearchConfig:
             n_checkpoints=self.n_checkpoints,
             eval_episodes=self.eval_episodes,
         )
+
+    def halving_rungs(self) -> Halving | None:
+        """The rungs an iteration's batches are halved at (`--halving`), or None."""
+        return Halving.default(self.n_checkpoints) if self.halving else None
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "baselines": list(self.baselines)}  # YAML has no tuples

@@ -15,6 +15,7 @@ from typing import Any
 
 from rewardlab import runfolder
 from rewardlab.config import PPOConfig
+from rewardlab.engines.halving import Halving
 from rewardlab.executors import Batch, Evaluator, LocalEvaluator, Request, request
 from rewardlab.runfolder import Candidate, EvalRecord, record
 from rewardlab.sandbox import CheckReport, check_static, probe_many
@@ -101,11 +102,13 @@ def batches(
     batch_size: int,
     jax_cache_dir: str | None,
     warm_start: str | None = None,
+    halving: Halving | None = None,
 ) -> list[Batch]:
-    """`programs` cut into batches of `batch_size`, each trained on every seed."""
+    """`programs` cut into batches of `batch_size`, each trained on every seed (and halved inside, with
+    `halving`)."""
     return [
         Batch(ref, tuple(programs[k : k + batch_size]), config, tuple(int(s) for s in seeds), timeout_s,
-              jax_cache_dir, warm_start)
+              jax_cache_dir, warm_start, halving)
         for k in range(0, len(programs), batch_size)
     ]
 
@@ -128,11 +131,15 @@ def train(
     on_event: Callable[[Any], None] | None = None,
     evaluator: Evaluator | None = None,
     warm_start: str | None = None,
+    halving: Halving | None = None,
 ) -> dict[str, tuple[TrainResult, ...]]:
     """Train the candidates that have no stored results yet, in batches; one result per seed each.
 
     The batches go to `evaluator` together (default: the local worker, one after another) and each
     batch's results are written as soon as it finishes, so a killed run keeps every finished batch.
+    With `halving` each batch is halved inside (`engines.halving`): a dropped candidate's results are
+    ordinary results that stop early (`halved_at` in the "trained" event), so a resumed run reads them
+    like any other and never retrains them.
     """
     out: dict[str, tuple[TrainResult, ...]] = {}
     todo: list[Candidate] = []
@@ -154,6 +161,7 @@ def train(
         batch_size=batch_size,
         jax_cache_dir=jax_cache_dir or str(store.layout.jax_cache),
         warm_start=warm_start,
+        halving=halving,
     )
 
     def started(i: int) -> None:
@@ -173,9 +181,19 @@ def train(
                 compile_s=max((r.compile_seconds for r in mine), default=0.0),
                 train_s=sum(r.train_seconds for r in mine),
                 node=outcome.node,
+                **_halved(mine),
             )
             out[c.id] = mine
     return out
+
+
+def _halved(results: Sequence[TrainResult]) -> dict[str, Any]:
+    """The "trained" event's fields for a candidate that successive halving stopped: the env step each
+    seed stopped at and the env steps it used (nothing for a candidate trained to the end)."""
+    stops = [r.extra.get("halved_at") for r in results]
+    if not any(s is not None for s in stops):
+        return {}
+    return {"halved_at": stops, "env_steps": [r.env_steps for r in results]}
 
 
 def train_programs(
@@ -234,9 +252,11 @@ def evaluate(
     evaluator: Evaluator | None = None,
     episode_steps: int | None = None,
     warm_start: str | None = None,
+    halving: Halving | None = None,
 ) -> list[EvalRecord]:
     """Check, then train the candidates that passed; one `EvalRecord` per candidate, in order.
-    `episode_steps` (the task's episode limit) lets the probe refuse rewards too slow to train."""
+    `episode_steps` (the task's episode limit) lets the probe refuse rewards too slow to train;
+    `halving` halves each training batch inside (`SearchConfig.halving`: iterations only)."""
     speed = (reward_calls(config, episode_steps), timeout_s) if episode_steps is not None else None
     reports = check(store, ref, candidates, check_mode, speed)
     if on_check is not None:
@@ -255,6 +275,7 @@ def evaluate(
             on_event=on_event,
             evaluator=evaluator,
             warm_start=warm_start,
+            halving=halving,
         )
         if valid
         else {}

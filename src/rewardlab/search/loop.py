@@ -314,6 +314,7 @@ def run_iteration(
         evaluator=evaluator,
         episode_steps=_episode_steps(task),
         warm_start=evaluate.warm_start_file(store, config),
+        halving=config.halving_rungs(),
     )
     for rec in records:
         _write_feedback(store, rec)

@@ -47,6 +47,13 @@ def reflect(record: EvalRecord, n_checkpoints: int | None = None) -> str:
         return ""
     n = n_checkpoints or len(next(iter(stats.values())))
     body = "\n".join(series_line(k, v) for k, v in stats.items())
+    share = halved_share(record)
+    if share is not None:  # the curves end early: not a training that plateaued or finished
+        body += (
+            f"\nNote: successive halving stopped this reward's training at {share:.0%} of the budget "
+            f"(after {len(next(iter(stats.values())))} checkpoints); these curves end there, they are not "
+            "a finished training."
+        )
     return prompts.load("reflection").format(n_checkpoints=n, statistics=body)
 
 
@@ -83,15 +90,34 @@ def is_start(record: EvalRecord) -> bool:
     return record.candidate.origin in START_ORIGINS and record.candidate.iteration == 0
 
 
+def halved_share(record: EvalRecord) -> float | None:
+    """The share of the training budget a candidate got when successive halving stopped it (None: it
+    trained to the end, or is not trained)."""
+    for r in record.results:
+        at, budget = r.extra.get("halved_at"), r.extra.get("budget_steps")
+        if at is not None and budget:
+            return float(at) / float(budget)
+    return None
+
+
+def halved_status(record: EvalRecord) -> str:
+    """A halved candidate's status for tables ("stopped at 20% by halving"), else its record's status."""
+    share = halved_share(record)
+    return record.status if share is None else f"stopped at {share:.0%} by halving"
+
+
 def score_text(record: EvalRecord) -> str:
     """Mean ± sample standard deviation of the per-seed scores ("-" when it has no score), so the LLM
-    can tell a real difference from seed noise."""
+    can tell a real difference from seed noise; a candidate stopped by successive halving says so, as
+    its score is that of a shorter training."""
     if record.fitness is None:
         return "-"
     vals = [r.max_fitness for r in record.results]
+    share = halved_share(record)
+    short = "" if share is None else f", training stopped at {share:.0%} of the budget by halving"
     if len(vals) < 2:
-        return f"{_fmt(record.fitness)} (1 seed)"
-    return f"{_fmt(record.fitness)} ± {_fmt(statistics.stdev(vals))} ({len(vals)} seeds)"
+        return f"{_fmt(record.fitness)} (1 seed{short})"
+    return f"{_fmt(record.fitness)} ± {_fmt(statistics.stdev(vals))} ({len(vals)} seeds{short})"
 
 
 def error_kind(record: EvalRecord) -> str:
@@ -170,7 +196,7 @@ def table_row(record: EvalRecord, parent_source: str | None) -> str:
         record.candidate.id,
         change_summary(record, parent_source),
         score_text(record),
-        record.status,
+        halved_status(record),
         error_kind(record),
     ]
     return "| " + " | ".join(" ".join(c.replace("|", "/").split()) for c in cells) + " |"

@@ -68,7 +68,8 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
     * every `--baseline` spec (kind, LLM named, objective file, extras; then what the task must offer)
       and `--baseline-llm`: ValueError, LLMConfigError; a host spec given to `--init`: ValueError;
     * an `--init` file reads and passes the static check: RewardProgramError; a feedback file exists;
-    * the task reference resolves and the task passes its checks: TaskRefError;
+    * the task reference resolves and the task passes its checks: TaskRefError; `--halving` on a task
+      whose engine cannot halve: ValueError;
     * with `executor=ray`, Ray is installed and the cluster answers: ExecutorUnavailable;
     * a network LLM answers a model-list request within seconds (`check_llm=False` skips it):
       LLMUnreachable, or LLMRequestRejected for a refused key.
@@ -99,6 +100,8 @@ def prepare(config: SearchConfig, *, check_llm: bool = True) -> tuple[Task, Task
         from rewardlab.engines.warm_start import WarmStart
 
         WarmStart.for_task(config.warm_start, task, config.ppo(task))  # WarmStartError: exit 2
+    if config.halving and task.engine != "ppo_jax":
+        raise ValueError(f"--halving needs the ppo_jax engine; task {task.name} trains on {task.engine}")
     check_baselines_for_task(config, task)
     preflight(config, task)  # an unreachable cluster: one error before the LLM is asked anything
     if check_llm:
