@@ -7,6 +7,9 @@ the top with its move timer at zero, the DeepSea diver in the bottom rows.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,8 +23,11 @@ MINATAR = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "SpaceInvad
 DEEP_SEA = "DeepSea-20"
 
 
+@functools.cache
 def _edited_transitions(name: str, edit, seed: int = 2):
     """Random (state, action) pairs, states edited by `edit(key, state)`, stepped again by the environment.
+
+    Cached: the parity tests of the built-in programs and of the measured variants share each batch.
 
     The random rollout has check_task's shape (8 environments, 1000 steps or the episode limit), so
     that its compiled program, and the programs' compiled rewards, come from the compilation cache.
@@ -75,6 +81,10 @@ def _space_invaders(key, s, n):
     return s.replace(alien_map=aliens, f_bullet_map=bullets)
 
 
+def _unedited(key, s, n):
+    return s
+
+
 def _refilled(s, ns):
     return jnp.sum(ns.brick_map, axis=(1, 2)) > jnp.sum(s.brick_map, axis=(1, 2))
 
@@ -101,7 +111,7 @@ def test_minatar_sparse_is_the_game_score(name, edit, points, event):
 
 def test_asterix_programs_score_the_environments_points():
     name = "Asterix-MinAtar"
-    state, action, out = _edited_transitions(name, lambda k, s, n: s)
+    state, action, out = _edited_transitions(name, _unedited)
     env = np.asarray(out.env_reward)
     sparse, _ = _program(name, "sparse", state, action, out)
     human, comps = _program(name, "human", state, action, out)
@@ -110,6 +120,63 @@ def test_asterix_programs_score_the_environments_points():
     np.testing.assert_array_equal(comps["death"], np.where(np.asarray(out.terminated), -1.0, 0.0))
     np.testing.assert_allclose(sum(comps.values()), human, rtol=1e-5, atol=1e-6)
     assert (env > 0).sum() > 5 and np.asarray(out.terminated).sum() > 5
+
+
+BENCH_REWARDS = Path(__file__).resolve().parent.parent / "benchmarks" / "rewards"
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "edit", "points"),
+    [
+        ("Breakout-MinAtar", "breakout_", _breakout, "bricks"),
+        ("SpaceInvaders-MinAtar", "space_invaders_", _space_invaders, "kills"),
+        ("Asterix-MinAtar", "asterix_", _unedited, "gold"),
+    ],
+)
+def test_measured_reward_variants_score_the_games_points(name, prefix, edit, points):
+    """The shapings measured in docs/tasks.md (benchmarks/rewards/) still run, score the game's points
+    exactly and sum their components, so the docs' rows stay reproducible."""
+    from rewardlab.rewards.program import read_program
+
+    files = sorted(BENCH_REWARDS.glob(f"{prefix}*.py"))
+    assert len(files) >= 2
+    state, action, out = _edited_transitions(name, edit)
+    env = np.asarray(out.env_reward)
+    for f in files:
+        fn = transition_fn(load_reward_fn(read_program(f)))  # run eagerly: a compile per file costs more
+        total, comps = jax.vmap(fn)(state, action, out.state, out.env_reward)
+        np.testing.assert_array_equal(np.asarray(comps[points]), env, err_msg=f.name)
+        np.testing.assert_allclose(sum(np.asarray(v) for v in comps.values()), total, rtol=1e-5, atol=1e-6)
+
+
+def test_breakout_landing_column_is_where_the_ball_reaches_the_bottom():
+    """`_landing` in breakout_catch_landing.py against the game: from every falling ball in rows 4-8 (both
+    directions, all columns) with the paddle five columns from the predicted column, the ball must reach
+    row 9 in that column (a wrong prediction leaves it elsewhere, or returned by the paddle)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("landing", BENCH_REWARDS / "breakout_catch_landing.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    env = tasks.get("Breakout-MinAtar").env
+    base = env.reset(jax.random.PRNGKey(0))[1]
+    y, x, d = (a.ravel() for a in jnp.meshgrid(jnp.arange(4, 9), jnp.arange(10), jnp.array([2, 3])))
+    states = jax.vmap(lambda y, x, d: base.replace(ball_y=y, ball_x=x, ball_dir=d, last_y=y - 1, last_x=x))(
+        y, x, d
+    )
+    predicted = jax.vmap(mod._landing)(states)
+    states = states.replace(pos=(predicted + 5) % 10)
+    step = jax.jit(jax.vmap(lambda s: env.step(jax.random.PRNGKey(1), s, 0).state))
+
+    def settle(states, moved):  # a ball already in row 9 stays where it arrived
+        keep = states.ball_y == 9
+        mask = lambda a: keep.reshape((-1,) + (1,) * (a.ndim - 1))
+        return jax.tree.map(lambda a, b: jnp.where(mask(a), a, b), states, moved)
+
+    for _ in range(5):  # the ball falls one row per step: row 9 within 5 steps from row 4
+        states = settle(states, step(states))
+    np.testing.assert_array_equal(np.asarray(states.ball_y), 9)
+    np.testing.assert_array_equal(np.asarray(states.ball_x), np.asarray(predicted))
 
 
 def _deep_sea_bottom(key, s, n):
