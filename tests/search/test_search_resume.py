@@ -124,15 +124,16 @@ def test_sigkill_and_resume_loses_nothing_and_repeats_nothing(tmp_path):
     for job in jobs:
         if not (job / "job.json").exists():  # killed between creating the folder and writing the job
             continue
-        names = [c["name"] for c in read_json(job / "job.json")["candidates"]]
+        spec = read_json(job / "job.json")  # a set of runs may be cut by seeds: count (program, seed) runs
+        runs = [(c["name"], int(s)) for c in spec["candidates"] for s in spec["seeds"]]
         if (job / "results.json").exists():
-            delivered.update(names)
+            delivered.update(runs)
     assert delivered, "no worker job delivered results"
     assert max(delivered.values()) == 1, delivered
     trained = Counter(e["id"] for e in store.events() if e["event"] == "trained")
     assert max(trained.values()) == 1, trained
     assert sum(1 for e in store.events() if e["event"] == "confirm_done") == 1
-    assert sum(1 for n in delivered if n.startswith("confirm-")) == 2  # the confirmation batch, once
+    assert sum(1 for n, _ in delivered if n.startswith("confirm-")) == 4  # 2 rewards x 2 seeds, once
 
     # the confirmation is complete and chose the winner that the final evaluation retrained
     conf = read_json(run_dir / "confirm.json")

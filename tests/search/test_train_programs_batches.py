@@ -81,3 +81,25 @@ def test_the_winner_is_recognised_as_the_human_reward_whatever_its_formatting():
     assert same_code("# a comment\n" + src.replace("\n\n", "\n\n\n"), src)
     assert not same_code(src.replace("1.0", "2.0", 1), src) and "1.0" in src
     assert not same_code("def (", src)
+
+
+def test_finished_batches_are_kept_and_a_second_call_trains_only_what_is_missing(tmp_path):
+    """What a search killed between two batches of its final evaluation does on resume."""
+    task, ref = resolve("CartPole-v1")
+    store = RunStore.create(tmp_path, task.name, {})
+    programs = [RewardProgram(f"p{k}", task.human.source) for k in range(3)]
+    seeds = [1000 + k for k in range(4)]
+    cfg = SearchConfig(batch_size=16, samples=3, seeds=1)
+    first = Recorder()
+    done = train_programs(store, cfg, task, ref, programs, seeds[:2], first, stage="final")
+    assert len(first.batches) == 2 and len(list(store.layout.trained("final").iterdir())) == 6
+    again = Recorder()
+    results = train_programs(store, cfg, task, ref, programs, seeds, again, stage="final")
+    assert [tuple(b.seeds) for b in again.batches] == [(1002,), (1003,)]  # seeds 1000-1001 were stored
+    assert [r.to_dict() for r in results[:2]] == [r.to_dict() for r in done[:2]]
+    assert [(r.candidate, r.seed) for r in results] == [(p.name, s) for p in programs for s in seeds]
+    # the same name with other code (a resumed search that picked another winner) trains afresh
+    other = [RewardProgram("p0", task.sparse.source)]
+    fresh = Recorder()
+    train_programs(store, cfg, task, ref, other, seeds[:1], fresh, stage="final")
+    assert [tuple(b.seeds) for b in fresh.batches] == [(1000,)]

@@ -46,6 +46,7 @@ FINAL_RESULTS = "results.json"
 FINAL_METHOD = "method.py"
 FINAL_PARTIAL = "partial.json"
 HOST_CACHE = "{kind}_cache"
+TRAINED = "trained/{stage}"  # each finished batch of a confirmation or final evaluation, per run
 WORKER = "worker"
 PROBE = "probe"
 JAX_CACHE = "jax_cache"
@@ -153,6 +154,11 @@ class Layout:
     @property
     def final_partial(self) -> Path:
         return self.final / FINAL_PARTIAL
+
+    def trained(self, stage: str) -> Path:
+        """The results of the confirmation's or final evaluation's batches that finished (`confirm-0`,
+        `final`), one file per run: a run killed between two of them retrains only the missing ones."""
+        return self.root / TRAINED.format(stage=stage)
 
     def host_cache(self, kind: str) -> Path:
         """The answers cache and ledger of a host baseline's source (`judge`, `ellm`)."""

@@ -76,7 +76,9 @@ def confirm(
             RewardProgram(job_name(r.candidate.id), r.candidate.source or "", r.candidate.origin)
             for r in pool
         ]
-        results = train_programs(store, config, task, ref, programs, seeds, evaluator)
+        results = train_programs(
+            store, config, task, ref, programs, seeds, evaluator, stage=f"confirm-{restart}"
+        )
         rows = []
         for rec in pool:
             mine = [r for r in results if r.candidate == job_name(rec.candidate.id)]

@@ -9,8 +9,10 @@ same sandboxed child); the checks always run here, on the driver, in its sandbox
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rewardlab import runfolder
@@ -204,36 +206,75 @@ def train_programs(
     programs: Sequence[RewardProgram],
     seeds: Sequence[int],
     evaluator: Evaluator | None = None,
+    *,
+    stage: str | None = None,
 ) -> list[TrainResult]:
     """Train whole programs (not search candidates) with the search's budget and limits, handed to
     `evaluator` together: the confirmation and the final evaluation. Results in program-major order, as
     one batch would give them.
+
+    With `stage` (`confirm-0`, `final`), each batch's results are written to the run folder
+    (`Layout.trained`) as soon as it finishes, and runs found there (same program text, same seed) are
+    not trained again: a search killed in the middle of a confirmation or final evaluation cut into
+    several batches resumes with the batches that had not finished.
 
     A batch never holds more runs (programs x seeds) than an iteration's batch (the smaller of `batch_size`
     and `samples`, x `seeds`): larger sets are cut by seeds (and by programs if need be), so every batch
     of the search has the same number of runs after padding and uses the programs the iterations compiled
     (a batch of another size compiles the engine's programs afresh: ~30-50 s on a 2-core CPU, 83 s for
     Ant-Brax on an H200, more than its training)."""
+    folder = store.layout.trained(stage) if stage else None
+    got = _stored_runs(folder, programs, seeds)
+    todo = [s for s in seeds if any((p.name, int(s)) not in got for p in programs)]
     runs = max(1, min(config.batch_size, config.samples) * config.seeds)
     per_batch = max(1, min(len(programs), runs))
     seed_chunk = max(1, runs // per_batch)
     work: list[Batch] = []
-    for k in range(0, len(seeds), seed_chunk):
+    for k in range(0, len(todo), seed_chunk):
+        chunk = todo[k : k + seed_chunk]
+        missing = [p for p in programs if any((p.name, int(s)) not in got for s in chunk)]
         work += batches(
             ref,
-            programs,
+            missing,
             config.ppo(task),
-            seeds[k : k + seed_chunk],
+            chunk,
             timeout_s=config.train_timeout_s,
             batch_size=per_batch,
             jax_cache_dir=config.jax_cache_dir or str(store.layout.jax_cache),
             warm_start=warm_start_file(store, config),
         )
-    got: dict[tuple[str, int], TrainResult] = {}
-    for _, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work):
-        for r in outcome.results:
-            got[(r.candidate, r.seed)] = r
+    sources = {p.name: p.source for p in programs}
+    if work:
+        for _, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work):
+            for r in outcome.results:
+                got[(r.candidate, r.seed)] = r
+                if folder is not None:
+                    runfolder.write_json_atomic(
+                        folder / _run_file(r.candidate, sources[r.candidate], r.seed), r.to_dict()
+                    )
     return [got[(p.name, int(s))] for p in programs for s in seeds]
+
+
+def _run_file(name: str, source: str, seed: int) -> str:
+    """One stored run's file name: the program's name, a digest of its text (a resumed search may have
+    another winner under the name "method"), the seed."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    return f"{name}-{digest}-{int(seed)}.json"
+
+
+def _stored_runs(
+    folder: Path | None, programs: Sequence[RewardProgram], seeds: Sequence[int]
+) -> dict[tuple[str, int], TrainResult]:
+    """The runs of these programs and seeds that an earlier process of this search finished."""
+    if folder is None or not folder.is_dir():
+        return {}
+    out = {}
+    for p in programs:
+        for s in seeds:
+            path = folder / _run_file(p.name, p.source, int(s))
+            if path.exists():
+                out[(p.name, int(s))] = TrainResult.from_dict(runfolder.read_json(path))
+    return out
 
 
 def evaluate(

@@ -67,7 +67,7 @@ def final_evaluation(
     if todo:
         if progress is not None:
             progress.update(phase=f"final evaluation ({len(todo)} rewards x {len(seeds)} seeds)")
-        results = train_programs(store, config, task, ref, todo, seeds, evaluator)
+        results = train_programs(store, config, task, ref, todo, seeds, evaluator, stage="final")
         rows.update({p.name: tuple(r for r in results if r.candidate == p.name) for p in todo})
         runfolder.write_final_partial(store.layout, FinalResults(tuple(seeds), method, rows))
         store.event("final_code_done", names=[p.name for p in todo])
