@@ -103,3 +103,30 @@ def test_finished_batches_are_kept_and_a_second_call_trains_only_what_is_missing
     fresh = Recorder()
     train_programs(store, cfg, task, ref, other, seeds[:1], fresh, stage="final")
     assert [tuple(b.seeds) for b in fresh.batches] == [(1000,)]
+
+
+def test_runs_a_worker_delivered_but_the_search_never_recorded_are_taken_not_retrained(tmp_path):
+    """A search killed after a worker wrote results.json but before the search wrote its own copy."""
+    import dataclasses
+    import json
+
+    task, ref = resolve("CartPole-v1")
+    store = RunStore.create(tmp_path, task.name, {})
+    programs = [RewardProgram(f"p{k}", task.human.source) for k in range(2)]
+    cfg = SearchConfig(batch_size=16, samples=2, seeds=1)
+    job = store.layout.worker / "job-000"
+    job.mkdir(parents=True)
+    spec = {"candidates": [{"name": p.name, "source": p.source} for p in programs], "seeds": [1000],
+            "config": dataclasses.asdict(cfg.ppo(task))}
+    (job / "job.json").write_text(json.dumps(spec))
+    done = [TrainResult(p.name, 1000, "ok", (), 7, 0.0, 0.0) for p in programs]
+    (job / "results.json").write_text(json.dumps({"results": [r.to_dict() for r in done]}))
+    other = store.layout.worker / "job-001"  # another budget: not the same runs
+    other.mkdir()
+    (other / "job.json").write_text(json.dumps({**spec, "seeds": [1001], "config": {"total_timesteps": 1}}))
+    (other / "results.json").write_text(json.dumps({"results": [
+        TrainResult(p.name, 1001, "ok", (), 7, 0.0, 0.0).to_dict() for p in programs]}))
+    rec = Recorder()
+    results = train_programs(store, cfg, task, ref, programs, [1000, 1001], rec, stage="final")
+    assert [tuple(b.seeds) for b in rec.batches] == [(1001,)]
+    assert [r.env_steps for r in results] == [7, 1, 7, 1]  # the delivered runs, then the Recorder's

@@ -9,7 +9,9 @@ same sandboxed child); the checks always run here, on the driver, in its sandbox
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -225,6 +227,13 @@ def train_programs(
     Ant-Brax on an H200, more than its training)."""
     folder = store.layout.trained(stage) if stage else None
     got = _stored_runs(folder, programs, seeds)
+    if folder is not None:  # runs a worker finished while this search's earlier process was being killed
+        delivered = _delivered_runs(store.layout.worker, programs, seeds, config.ppo(task))
+        for (name, seed), r in delivered.items():
+            if (name, seed) not in got:
+                got[(name, seed)] = r
+                source = next(p.source for p in programs if p.name == name)
+                runfolder.write_json_atomic(folder / _run_file(name, source, seed), r.to_dict())
     todo = [s for s in seeds if any((p.name, int(s)) not in got for p in programs)]
     runs = max(1, min(config.batch_size, config.samples) * config.seeds)
     per_batch = max(1, min(len(programs), runs))
@@ -260,6 +269,34 @@ def _run_file(name: str, source: str, seed: int) -> str:
     another winner under the name "method"), the seed."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     return f"{name}-{digest}-{int(seed)}.json"
+
+
+def _delivered_runs(
+    worker: Path, programs: Sequence[RewardProgram], seeds: Sequence[int], config: PPOConfig
+) -> dict[tuple[str, int], TrainResult]:
+    """Runs of these programs and seeds that a sandboxed worker delivered (its job folder holds
+    `results.json`) with the same code and PPO settings, but that the search never recorded: its process
+    was killed between the worker's last write and its own. Only successful runs are taken."""
+    if not worker.is_dir():
+        return {}
+    want = {(p.name, p.source) for p in programs}
+    seed_set = {int(s) for s in seeds}
+    settings = json.loads(json.dumps(dataclasses.asdict(config)))  # as job.json spells it
+    out: dict[tuple[str, int], TrainResult] = {}
+    for job in sorted(worker.glob("job-*")):
+        try:
+            spec = runfolder.read_json(job / "job.json")
+            results = runfolder.read_json(job / "results.json")["results"]
+        except (OSError, ValueError, KeyError, TypeError, runfolder.RunFolderError):
+            continue  # a job that never finished, or was cut off while writing
+        if spec.get("config") != settings:
+            continue
+        sources = {c.get("name"): c.get("source") for c in spec.get("candidates", [])}
+        for data in results:
+            key = (data.get("candidate"), int(data.get("seed", -1)))
+            if (key[0], sources.get(key[0])) in want and key[1] in seed_set and data.get("status") == "ok":
+                out[key] = TrainResult.from_dict(data)
+    return out
 
 
 def _stored_runs(
