@@ -226,14 +226,20 @@ def train_programs(
     (a batch of another size compiles the engine's programs afresh: ~30-50 s on a 2-core CPU, 83 s for
     Ant-Brax on an H200, more than its training)."""
     folder = store.layout.trained(stage) if stage else None
+    sources = {p.name: p.source for p in programs}
+
+    def keep(r: TrainResult) -> None:
+        got[(r.candidate, r.seed)] = r
+        if folder is not None:
+            path = folder / _run_file(r.candidate, sources[r.candidate], r.seed)
+            runfolder.write_json_atomic(path, r.to_dict())
+
     got = _stored_runs(folder, programs, seeds)
     if folder is not None:  # runs a worker finished while this search's earlier process was being killed
         delivered = _delivered_runs(store.layout.worker, programs, seeds, config.ppo(task))
-        for (name, seed), r in delivered.items():
-            if (name, seed) not in got:
-                got[(name, seed)] = r
-                source = next(p.source for p in programs if p.name == name)
-                runfolder.write_json_atomic(folder / _run_file(name, source, seed), r.to_dict())
+        for key, r in delivered.items():
+            if key not in got:
+                keep(r)
     todo = [s for s in seeds if any((p.name, int(s)) not in got for p in programs)]
     runs = max(1, min(config.batch_size, config.samples) * config.seeds)
     per_batch = max(1, min(len(programs), runs))
@@ -252,15 +258,10 @@ def train_programs(
             jax_cache_dir=config.jax_cache_dir or str(store.layout.jax_cache),
             warm_start=warm_start_file(store, config),
         )
-    sources = {p.name: p.source for p in programs}
     if work:
         for _, outcome in (evaluator or LocalEvaluator(store.root, resident=False)).run(work):
             for r in outcome.results:
-                got[(r.candidate, r.seed)] = r
-                if folder is not None:
-                    runfolder.write_json_atomic(
-                        folder / _run_file(r.candidate, sources[r.candidate], r.seed), r.to_dict()
-                    )
+                keep(r)
     return [got[(p.name, int(s))] for p in programs for s in seeds]
 
 
