@@ -13,7 +13,6 @@ does not train again.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from typing import Any
 
@@ -87,12 +86,9 @@ def final_evaluation(
 
 
 def same_code(a: str, b: str) -> bool:
-    """Whether two reward sources are the same program (compared as syntax trees: formatting and comments
-    do not count). False when either does not parse."""
-    try:
-        return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))
-    except SyntaxError:
-        return False
+    """Whether two reward sources are the same program: formatting and comments do not count (the
+    canonical text the run folder dedupes candidates by)."""
+    return runfolder.canonical_source(a) == runfolder.canonical_source(b)
 
 
 def _trained_rows(store: RunStore, seeds: list[int], method: MethodInfo | None) -> dict[str, tuple]:
