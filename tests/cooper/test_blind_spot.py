@@ -124,3 +124,42 @@ def test_bce_term_adds_weighted_bce_to_the_pairwise_loss():
     cells = accuracy_by_form(rm, tok, rows)
     assert cells["n:strict/1"] == 1 and cells["n:strict/0"] == 1 and cells["n:ans/0"] == 1
     assert all(0.0 <= cells[k] <= 1.0 for k in cells if not k.startswith("n:"))
+
+
+def test_cooper_rm_steps_repeat_the_step_on_the_same_pairs():
+    """steps=3 is three single steps of one optimizer (bit for bit), reports the first step's statistics,
+    and lowers the pairwise loss on those pairs more than one step does."""
+    import torch
+
+    from rewardlab.cooper.config import make_config
+    from rewardlab.cooper.models import build_rm, setup_torch
+    from rewardlab.cooper.rewards import CooperReward
+    from rewardlab.cooper.rm import pairwise_loss, rm_logits
+    from rewardlab.cooper.tokenizer import build_tokenizer
+
+    setup_torch(1)
+    tok = build_tokenizer()
+    pairs = [("Q:a|C:####14|R:14", "Q:a|C:####15|R:14"), ("Q:b|C:####8|R:8", "Q:b|C:ans=9|R:8")]
+
+    def loss_after(reward):
+        with torch.no_grad():
+            logits = rm_logits(reward.rm, tok, [p for p, _ in pairs] + [n for _, n in pairs])
+        return pairwise_loss(logits[:2], logits[2:]).item()
+
+    def fresh(steps):
+        rm = build_rm(make_config("smoke"), tok, seed=0)
+        rm.eval()
+        return CooperReward(rm, tok, Perturber(), lr=1e-3, steps=steps)
+
+    one, three, repeated = fresh(1), fresh(3), fresh(1)
+    s_one, s_three = one.update(pairs), three.update(pairs)
+    for _ in range(3):
+        repeated.update(pairs)
+    assert s_three == s_one  # the statistics are the first step's, before the RM moved
+    for a, b in zip(three.rm.parameters(), repeated.rm.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert loss_after(three) < loss_after(one) < s_one["rm_loss"]
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        fresh(0)
+    with pytest.raises(ValueError, match="cooper_rm_steps must be >= 1"):
+        make_config("smoke", ["cooper_rm_steps=0"])

@@ -83,7 +83,12 @@ class CooperConfig:
     policy_lr: float = _f(2e-5, "GRPO policy learning rate (constant).")
     loss_type: str = _f("dapo", "TRL GRPO loss aggregation (dapo = token-level, like veRL token-mean).")
     # Cooper
-    cooper_rm_lr: float = _f(5e-5, "Learning rate of the one pairwise RM step per GRPO step.")
+    cooper_rm_lr: float = _f(5e-5, "Learning rate of the pairwise RM steps taken after each GRPO step.")
+    cooper_rm_steps: int = _f(
+        1,
+        "Pairwise RM optimizer steps per GRPO step, on that step's pairs (the paper: 1). More steps let "
+        "the RM keep up with a fast-moving policy without a larger learning rate.",
+    )
     cooper_bce_weight: float = _f(
         0.0, "Optional BCE term (pos->1, neg->0) added to the pairwise loss; 0 is the paper's loss."
     )
@@ -130,7 +135,15 @@ class CooperConfig:
             problems.append(
                 f"negatives must be 'perturb', 'rollouts' or 'llm:<spec>' (got {self.negatives!r})"
             )
-        for name in ("grpo_steps", "eval_every", "bench_every", "sft_steps", "workers", "threads"):
+        for name in (
+            "grpo_steps",
+            "eval_every",
+            "bench_every",
+            "sft_steps",
+            "workers",
+            "threads",
+            "cooper_rm_steps",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
         if problems:

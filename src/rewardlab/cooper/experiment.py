@@ -261,6 +261,7 @@ def make_reward(arm: str, cfg: CooperConfig, out: Path, tok, seed: int):
         tok,
         make_negatives(cfg, seed),
         lr=cfg.cooper_rm_lr,
+        steps=cfg.cooper_rm_steps,
         grad_clip=cfg.rm_grad_clip,
         bce_weight=cfg.cooper_bce_weight,
         max_chars=cfg.rm_max_chars,

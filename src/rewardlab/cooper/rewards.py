@@ -124,7 +124,11 @@ def select_positives(
 
 
 class CooperReward(StaticRMReward):
-    """Reward from the current RM, then one pairwise RM step (Cooper), all inside the reward call."""
+    """Reward from the current RM, then pairwise RM step(s) (Cooper), all inside the reward call.
+
+    The paper takes one step per GRPO step; ``steps`` > 1 repeats it on the same pairs, which lets a small
+    RM catch up with a policy that moves into its errors faster than one step can follow.
+    """
 
     __name__ = "cooper_reward"
 
@@ -135,6 +139,7 @@ class CooperReward(StaticRMReward):
         negatives: NegativeGenerator,
         *,
         lr: float = 5e-5,
+        steps: int = 1,
         grad_clip: float = 1.0,
         bce_weight: float = 0.0,
         max_chars: int = 64,
@@ -145,7 +150,9 @@ class CooperReward(StaticRMReward):
 
         super().__init__(rm, tok, max_chars=max_chars, bench=bench)
         self.negatives = negatives
-        self.grad_clip, self.bce_weight = grad_clip, bce_weight
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1 (got {steps})")
+        self.steps, self.grad_clip, self.bce_weight = steps, grad_clip, bce_weight
         self.bench, self.bench_every = list(bench), bench_every
         self.opt = torch.optim.AdamW(rm.parameters(), lr=lr, weight_decay=0.01)
         self.last_pairs: list[tuple[str, str]] = []
@@ -174,12 +181,22 @@ class CooperReward(StaticRMReward):
         return pairs, len(pos_idx)
 
     def update(self, pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
-        """One optimizer step of -log sigmoid(s_pos - s_neg) (+ optional BCE) over the valid pairs."""
+        """``steps`` optimizer steps of -log sigmoid(s_pos - s_neg) (+ optional BCE) over the valid pairs.
+
+        The statistics are those of the first step: the loss and pair accuracy the RM had on these pairs
+        before this GRPO step changed it.
+        """
+        if not pairs:
+            return {"rm_loss": float("nan"), "rm_grad_norm": float("nan"), "pair_acc": float("nan")}
+        first = self._step(pairs)
+        for _ in range(self.steps - 1):
+            self._step(pairs)
+        return first
+
+    def _step(self, pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
         import torch
         import torch.nn.functional as F
 
-        if not pairs:
-            return {"rm_loss": float("nan"), "rm_grad_norm": float("nan"), "pair_acc": float("nan")}
         self.rm.train()
         logits = rm_logits(self.rm, self.tok, [p for p, _ in pairs] + [n for _, n in pairs])
         s_pos, s_neg = logits[: len(pairs)], logits[len(pairs) :]
