@@ -25,6 +25,7 @@ from fake_openai import FakeLLMServer, Reply
 from search_replies import FENCED_BAD, GOOD, GOOD_VARIANT
 
 from rewardlab.store import RunStore, read_json
+from rewardlab.types import TrainResult
 from run_watch import events, kill_when, training
 
 pytestmark = pytest.mark.slow
@@ -103,7 +104,7 @@ def _outcome(run_dir: Path) -> dict:
     for i in range(3):
         for j in range(2):
             results = read_json(store.candidate_dir(0, i, j) / "result.json")["results"]
-            fitness[f"{i}/{j}"] = [r["max_fitness"] for r in results]
+            fitness[f"{i}/{j}"] = [TrainResult.from_dict(r).max_fitness for r in results]
     final = json.loads((run_dir / "summary.json").read_text())["final"]
     return {"candidates": fitness, "final": {k: (v["n"], v["mean"]) for k, v in final["table"].items()}}
 
