@@ -117,8 +117,9 @@ def add_search_commands(subparsers: Any) -> None:
         "--llm",
         default=None,
         metavar="SPEC",
-        help="ask this LLM from now on instead of the run's (a server on another port, a renamed model, "
-        "another key variable); checked like a new search's --llm, nothing is written if it fails. "
+        help="ask this LLM from now on instead of the run's (a server on another port, a renamed or "
+        "retired model; a new key needs only its environment variable); checked like a new search's "
+        "--llm, nothing is written if it fails. "
         "config.yaml then names it, so a later resume keeps it; events.jsonl records the old one "
         "(llm_changed). Replies cached for the old model are reused only under the same model name. "
         "Refused for a run of the LLM-free proposer (it cannot switch to an LLM mid-run). "
