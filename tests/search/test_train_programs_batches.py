@@ -117,7 +117,7 @@ def test_runs_a_worker_delivered_but_the_search_never_recorded_are_taken_not_ret
     job = store.layout.worker / "job-000"
     job.mkdir(parents=True)
     spec = {"candidates": [{"name": p.name, "source": p.source} for p in programs], "seeds": [1000],
-            "config": dataclasses.asdict(cfg.ppo(task))}
+            "config": dataclasses.asdict(cfg.ppo(task)), "task": ref.to_dict(), "halving": None}
     (job / "job.json").write_text(json.dumps(spec))
     done = [TrainResult(p.name, 1000, "ok", (), 7, 0.0, 0.0) for p in programs]
     (job / "results.json").write_text(json.dumps({"results": [r.to_dict() for r in done]}))

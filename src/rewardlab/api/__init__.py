@@ -6,6 +6,7 @@
 
     run_dir = search(SearchConfig(task="Pendulum-v1", samples=8, iterations=3), out_dir="runs")
     resume(run_dir)        # continue a killed run; nothing finished is redone
+    resume(run_dir, llm="openai:qwen2.5-coder@http://localhost:8001/v1")  # ... asking another LLM
     report(run_dir)        # rebuild report.html + summary.json from the folder alone
 
 The task may be a name, `FILE.py:attr` or `package.module:attr`. This layer sits above the search and the
@@ -73,6 +74,7 @@ def resume(
     progress: Progress | None = None,
     check_llm: bool = True,
     where: dict[str, Any] | None = None,
+    llm: str | None = None,
 ) -> Path:
     """Continue a killed (or finished) run and rebuild its report; returns the run folder.
 
@@ -80,11 +82,15 @@ def resume(
     changed since the run started; `force` overrides both (see `rewardlab.search.runs.resume`). A
     damaged file of the folder raises RunFolderError, which names it and says what to do. `where`
     ({"executor": "ray", "ray_address": ...}) moves the rest of the training without changing results.
+    `llm` ("openai:MODEL@URL", ...) asks another LLM from now on (a server that moved, a renamed model):
+    checked like a new search's spec (LLMConfigError, LLMUnreachable; nothing written then), refused
+    with ValueError for an LLM-free run; later resumes keep it (config.yaml names it, an `llm_changed`
+    event the one it replaced).
     """
     from rewardlab.report import build
     from rewardlab.search.runs import resume as run_resume
 
-    root = run_resume(run_dir, progress=progress, force=force, check_llm=check_llm, where=where)
+    root = run_resume(run_dir, progress=progress, force=force, check_llm=check_llm, where=where, llm=llm)
     build(root)
     return root
 

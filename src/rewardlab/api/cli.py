@@ -47,6 +47,9 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
+SPEC_HELP_SHORT = "openai:MODEL[@URL], ollama:MODEL[@URL], anthropic:MODEL, manual:DIR, scripted:FILE"
+
+
 def field_type(name: str) -> type:
     """The value type of a SearchConfig field (`int | None` -> int)."""
     hint = typing.get_type_hints(SearchConfig)[name]
@@ -109,6 +112,18 @@ def add_search_commands(subparsers: Any) -> None:
     )
     r.add_argument(
         "--no-llm-check", action="store_true", help="do not check that the LLM endpoint answers first"
+    )
+    r.add_argument(
+        "--llm",
+        default=None,
+        metavar="SPEC",
+        help="ask this LLM from now on instead of the run's (a server on another port, a renamed or "
+        "retired model; a new key needs only its environment variable); checked like a new search's "
+        "--llm, nothing is written if it fails. "
+        "config.yaml then names it, so a later resume keeps it; events.jsonl records the old one "
+        "(llm_changed). Replies cached for the old model are reused only under the same model name. "
+        "Refused for a run of the LLM-free proposer (it cannot switch to an LLM mid-run). "
+        "Spec: " + SPEC_HELP_SHORT,
     )
     for name, flag, metavar in OPTIONS:
         if name in ("executor", "ray_address"):  # where training runs: results do not depend on it
@@ -190,6 +205,7 @@ def _resume(args: argparse.Namespace) -> int:
         force=args.force,
         check_llm=not args.no_llm_check,
         where={k: getattr(args, k) for k in ("executor", "ray_address") if getattr(args, k) is not None},
+        llm=args.llm,
     )
     return _print_result(run_dir)
 

@@ -93,12 +93,26 @@ def _paired_lines(final: dict[str, Any]) -> list[str]:
     return out
 
 
+def _llm_lines(llm: dict[str, Any] | None) -> list[str]:
+    """The LLM the run asked, every spec in order when a resume switched it, and who answered."""
+    if not llm:
+        return []
+    e = html.escape
+    specs = " &rarr; ".join(f"<code>{e(str(s))}</code>" for s in llm["specs"])
+    what = "LLMs, in order" if len(llm["specs"]) > 1 else "LLM"
+    answered = ", ".join(
+        f"{e(m['backend'])}:{e(m['model'])} {m['calls']} calls ({m['cached']} cached)" for m in llm["models"]
+    )
+    return [f"<p>{what}: {specs}" + (f"; answered: {answered}" if answered else "") + ".</p>"]
+
+
 def render(summary: dict[str, Any]) -> str:
     e = html.escape
     its = summary["iterations"]
     parts = [
         f"<h1>rewardlab search: {e(str(summary['task']))}</h1>",
         f"<p>Run <code>{e(summary['run'])}</code>, status <b>{e(str(summary['status']))}</b>.</p>",
+        *_llm_lines(summary.get("llm")),
     ]
 
     final = summary.get("final")

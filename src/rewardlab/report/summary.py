@@ -73,6 +73,7 @@ def build_summary(run_dir: str | Path) -> dict[str, Any]:
         "task_ref": ref.to_dict() if ref is not None else None,
         "status": "interrupted" if store.interrupted() else run.get("status"),
         "config": config,
+        "llm": llm_used(store, config),
         "versions": run.get("versions"),
         "iterations": iterations,
         "confirmation": [
@@ -83,6 +84,30 @@ def build_summary(run_dir: str | Path) -> dict[str, Any]:
         "winner": _winner(layout, [x for x in records if x is not None]),
         "final": _final(layout),
     }
+
+
+def llm_used(store: RunStore, config: dict[str, Any]) -> dict[str, Any] | None:
+    """Which LLM the run asked (None for an LLM-free run): the spec it asks now (config.yaml), every spec
+    in the order the run used them (`rewardlab resume --llm` records each switch as `llm_changed`), and
+    the models that answered with their calls, from the ledger (`cached`: answered from the cache)."""
+    from rewardlab.llm.ledger import read_ledger
+
+    changes = [
+        {"old": e.get("old"), "new": e.get("new"), "time": e.get("time")}
+        for e in store.events()
+        if e.get("event") == "llm_changed"
+    ]
+    models: dict[tuple[str, str], dict[str, Any]] = {}
+    ledger = store.layout.llm_ledger
+    for entry in read_ledger(ledger) if ledger.exists() else []:
+        row = models.setdefault((entry.backend, entry.model), {
+            "backend": entry.backend, "model": entry.model, "calls": 0, "cached": 0})
+        row["calls"] += 1
+        row["cached"] += int(entry.cached)
+    if not config.get("llm") and not changes and not models:
+        return None
+    specs = [changes[0]["old"], *(c["new"] for c in changes)] if changes else [config.get("llm")]
+    return {"spec": config.get("llm"), "specs": specs, "changes": changes, "models": list(models.values())}
 
 
 def _winner(layout: Layout, iterations: list[IterationRecord]) -> dict[str, Any] | None:

@@ -139,6 +139,9 @@ def train(
 ) -> dict[str, tuple[TrainResult, ...]]:
     """Train the candidates that have no stored results yet, in batches; one result per seed each.
 
+    A candidate whose every seed a worker delivered (`worker/job-*/results.json`) under the same job
+    settings (`JobMatch`), all runs ok, but whose results the search never recorded (it was killed in
+    between) is taken from there, not trained again (a `runs_recovered` event).
     The batches go to `evaluator` together (default: the local worker, one after another) and each
     batch's results are written as soon as it finishes, so a killed run keeps every finished batch.
     With `halving` each batch is halved inside (`engines.halving`): a dropped candidate's results are
@@ -153,6 +156,18 @@ def train(
             out[c.id] = got
         else:
             todo.append(c)
+    if todo:  # runs a worker finished while this search's earlier process was being killed
+        programs = [RewardProgram(c.id, c.source or "", c.origin) for c in todo]
+        job = JobMatch(ref, config, warm_start, halving)
+        delivered = delivered_runs(store.layout.worker, job, programs, seeds)
+        whole = [c for c in todo if all((c.id, int(s)) in delivered for s in seeds)]
+        for c in whole:  # a candidate trains all its seeds in one batch: only a complete set is taken
+            out[c.id] = tuple(delivered[(c.id, int(s))] for s in seeds)
+            runfolder.write_results(store.layout, c, out[c.id])
+        if whole:
+            store.event("runs_recovered", stage="iteration", ids=[c.id for c in whole],
+                        runs=len(whole) * len(seeds))
+        todo = [c for c in todo if c.id not in out]
     if not todo:
         return out
     by_name = {c.id: c for c in todo}
@@ -236,10 +251,14 @@ def train_programs(
 
     got = _stored_runs(folder, programs, seeds)
     if folder is not None:  # runs a worker finished while this search's earlier process was being killed
-        delivered = _delivered_runs(store.layout.worker, programs, seeds, config.ppo(task))
-        for key, r in delivered.items():
-            if key not in got:
-                keep(r)
+        job = JobMatch(ref, config.ppo(task), warm_start_file(store, config), None)
+        recovered = [r for key, r in delivered_runs(store.layout.worker, job, programs, seeds).items()
+                     if key not in got]
+        for r in recovered:
+            keep(r)
+        if recovered:
+            store.event("runs_recovered", stage=stage, ids=sorted({r.candidate for r in recovered}),
+                        runs=len(recovered))
     todo = [s for s in seeds if any((p.name, int(s)) not in got for p in programs)]
     runs = max(1, min(config.batch_size, config.samples) * config.seeds)
     per_batch = max(1, min(len(programs), runs))
@@ -272,31 +291,55 @@ def _run_file(name: str, source: str, seed: int) -> str:
     return f"{name}-{digest}-{int(seed)}.json"
 
 
-def _delivered_runs(
-    worker: Path, programs: Sequence[RewardProgram], seeds: Sequence[int], config: PPOConfig
+@dataclasses.dataclass(frozen=True)
+class JobMatch:
+    """What a worker's job must have been given for its runs to stand for the runs asked for now: the
+    same task reference (its file's hash included), PPO settings (budget, checkpoints), warm-start file
+    and halving rungs. Program text and seed are matched per run."""
+
+    ref: TaskRef
+    config: PPOConfig
+    warm_start: str | None
+    halving: Halving | None
+
+    def as_job(self) -> dict[str, Any]:
+        """These settings as the worker spells them in `job.json` (after a JSON round trip)."""
+        return json.loads(json.dumps({
+            "task": self.ref.to_dict(),
+            "config": dataclasses.asdict(self.config),
+            "warm_start": str(Path(self.warm_start).resolve()) if self.warm_start else None,
+            "halving": self.halving.to_dict() if self.halving is not None else None,
+        }))
+
+
+def delivered_runs(
+    worker: Path, job: JobMatch, programs: Sequence[RewardProgram], seeds: Sequence[int]
 ) -> dict[tuple[str, int], TrainResult]:
     """Runs of these programs and seeds that a sandboxed worker delivered (its job folder holds
-    `results.json`) with the same code and PPO settings, but that the search never recorded: its process
-    was killed between the worker's last write and its own. Only successful runs are taken."""
+    `results.json`) under the settings `job` names, but that the search never recorded: its process was
+    killed between the worker's last write and its own. Only successful runs are taken (a failed one
+    trains again). A job naming none of the programs is skipped before its results are read."""
     if not worker.is_dir():
         return {}
     want = {(p.name, p.source) for p in programs}
     seed_set = {int(s) for s in seeds}
-    settings = json.loads(json.dumps(dataclasses.asdict(config)))  # as job.json spells it
+    settings = job.as_job()
     out: dict[tuple[str, int], TrainResult] = {}
-    for job in sorted(worker.glob("job-*")):
+    for folder in sorted(worker.glob("job-*")):
         try:
-            spec = runfolder.read_json(job / "job.json")
-            results = runfolder.read_json(job / "results.json")["results"]
-        except (OSError, ValueError, KeyError, TypeError, runfolder.RunFolderError):
+            spec = runfolder.read_json(folder / "job.json")
+            sources = {c.get("name"): c.get("source") for c in spec.get("candidates", [])}
+            if not any(item in want for item in sources.items()):
+                continue
+            if any(spec.get(k) != v for k, v in settings.items()):
+                continue
+            results = runfolder.read_json(folder / "results.json")["results"]
+            for data in results:
+                name, seed = data.get("candidate"), int(data.get("seed", -1))
+                if (name, sources.get(name)) in want and seed in seed_set and data.get("status") == "ok":
+                    out[(name, seed)] = TrainResult.from_dict(data)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, runfolder.RunFolderError):
             continue  # a job that never finished, or was cut off while writing
-        if spec.get("config") != settings:
-            continue
-        sources = {c.get("name"): c.get("source") for c in spec.get("candidates", [])}
-        for data in results:
-            key = (data.get("candidate"), int(data.get("seed", -1)))
-            if (key[0], sources.get(key[0])) in want and key[1] in seed_set and data.get("status") == "ok":
-                out[key] = TrainResult.from_dict(data)
     return out
 
 

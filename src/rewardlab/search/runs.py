@@ -5,7 +5,8 @@ endpoint, the `--init` reward, the task reference), so a mistake is one error be
 created or any token paid for; then it creates the folder named after the task, with the config (its
 budget made explicit) and the task reference (`task.json`), and drives it. `resume(run_dir)` reads the
 folder (a damaged file is a RunFolderError naming it), loads the task from `task.json`, refusing a task
-file that changed since the run started unless forced, and drives the folder again.
+file that changed since the run started unless forced, and drives the folder again; `resume(run_dir,
+llm=SPEC)` switches the rest of the run to another LLM (`switch_llm`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rewardlab.llm import backend_from_spec, check_backend, watch_streams
 from rewardlab.rewards.program import RewardProgramError, read_program
 from rewardlab.runfolder import RunFolderError
 from rewardlab.runfolder.files import config_hint
+from rewardlab.runfolder.io import write_yaml_atomic
 from rewardlab.sandbox import check_static
 from rewardlab.search.baselines import baseline_specs, check_baselines, check_baselines_for_task
 from rewardlab.search.config import SearchConfig
@@ -163,6 +165,7 @@ def resume(
     force: bool = False,
     check_llm: bool = True,
     where: dict[str, Any] | None = None,
+    llm: str | None = None,
 ) -> Path:
     """Continue a (killed or finished) run from its folder.
 
@@ -174,6 +177,9 @@ def resume(
     it) or the LLM endpoint does not answer (as for a new search; `check_llm=False` skips that).
     `where` overrides where training runs (`executor`, `ray_address`, ...: fields that do not change
     results), e.g. a cluster that came back on another address; config.yaml keeps what the run began with.
+    `llm` switches the rest of the run to another LLM spec (`switch_llm`: checked like a new search's,
+    refused for an LLM-free run); config.yaml then names it, so a later plain resume keeps it, and an
+    `llm_changed` event keeps the spec it replaced.
     """
     store = RunStore(run_dir)
     if not store.layout.run.exists():
@@ -185,6 +191,7 @@ def resume(
             f"{run_dir} is being driven by {owner}; wait for it, stop it, or pass --force if it is gone"
         )
     config = read_search_config(store)
+    config, old_llm = switch_llm(config, llm, run_dir) if llm is not None else (config, None)
     if where:
         config = dataclasses.replace(config, **where)
     runfolder.verify(store.layout, config.restarts, config.iterations)
@@ -209,8 +216,30 @@ def resume(
     if changed is not None:
         runfolder.write_task_ref(store.layout, ref)
         store.event("task_changed", path=ref.path, old_sha256=changed.sha256, new_sha256=ref.sha256)
+    if old_llm is not None:  # the folder's config names the LLM the run goes on with
+        write_yaml_atomic(store.layout.config, {**store.read_config(), "llm": config.llm})
+        store.event("llm_changed", old=old_llm, new=config.llm, attempt=int(run.get("attempts", 1)) + 1)
     with _streaming_shown(progress):
         return drive(store, config, task, ref, progress)
+
+
+def switch_llm(config: SearchConfig, spec: str, run_dir: str | Path) -> tuple[SearchConfig, str | None]:
+    """(config with the LLM `spec`, the spec it replaces; None when it is the same).
+
+    An LLM-free run is refused (ValueError): its proposer started from the human reward and mutates it,
+    and its folder has no prompts an LLM could continue from, so switching mid-run would mix two methods.
+    The spec itself is checked with the run's other checks (`llm_backend`, `check_backend`)."""
+    if not config.llm:
+        raise ValueError(
+            f"--llm: {run_dir} runs the LLM-free proposer, which cannot switch to an LLM mid-run; "
+            "start a new search with --llm SPEC (--init PATH starts it from a reward of this run)"
+        )
+    spec = spec.strip()
+    if not spec:
+        raise ValueError("--llm: the spec is empty; the run cannot drop its LLM mid-run")
+    if spec == config.llm:
+        return config, None
+    return dataclasses.replace(config, llm=spec), config.llm
 
 
 def load_task(store: RunStore, config: SearchConfig, *, force: bool) -> tuple[Task, TaskRef, TaskRef | None]:
