@@ -83,6 +83,7 @@ def test_hacking_preset_and_blind_spot_validation():
 
     cfg = make_config("hacking")
     assert (cfg.rm_blind_form, cfg.rm_blind_mode, cfg.negatives) == ("ans", "drop", "rollouts")
+    assert (cfg.cooper_rm_lr, cfg.cooper_rm_steps) == (1e-4, 4)
     assert set(cfg.arms) == {"rule", "static", "cooper"}
     # the blind spot changes the RM data, so it is part of the shared base; GRPO knobs are not
     assert "rm_blind_form" in base_fields() and "policy_lr" not in base_fields()

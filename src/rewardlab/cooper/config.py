@@ -208,11 +208,15 @@ SMOKE = dict(
 # planted blind spot - it never contains a wrong answer written as ``ans=<n>``, a form the SFT policy
 # already uses for ~10 % of its answers (brittle_frac 0.2), so GRPO can find and reinforce it. Cooper
 # takes its negatives from the policy's own verified-wrong rollouts, which include that form.
-# Sized for a ~1 h run on 2 cores: 80 GRPO steps at twice the "full" policy lr.
+# Sized for a ~1 h run on 2 cores: 80 GRPO steps at twice the "full" policy lr. The online RM takes 4
+# pairwise steps at 1e-4 per GRPO step: the paper's one step at 5e-5 un-learned the blind spot too slowly
+# to stop the policy moving into it (measured, docs/results/cooper/hacking/NOTES.md).
 HACKING = dict(
     rm_blind_form="ans",
     rm_blind_mode="drop",
     negatives="rollouts",
+    cooper_rm_lr=1e-4,
+    cooper_rm_steps=4,
     policy_lr=4e-5,
     grpo_steps=80,
     eval_every=20,
