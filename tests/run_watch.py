@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,3 +56,13 @@ def training(prefix: str) -> Callable[[list[dict]], bool]:
     return lambda evs: any(
         i.startswith(prefix) for e in evs if e["event"] == "train_started" for i in e["ids"]
     )
+
+
+def trained_once(evs: list[dict]) -> Counter:
+    """Per candidate id, how often the search got its runs: trained (`trained`) or, after a kill that landed
+    between the worker writing its results and the search recording them, taken from those results on
+    resume (`runs_recovered`, iteration batches). A candidate counted twice was trained twice."""
+    got = Counter(e["id"] for e in evs if e["event"] == "trained")
+    recovered = (e for e in evs if e["event"] == "runs_recovered" and e.get("stage") == "iteration")
+    got.update(i for e in recovered for i in e["ids"])
+    return got
