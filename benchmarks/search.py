@@ -3,13 +3,14 @@
     python benchmarks/search.py CartPole-v1 Pendulum-v1 [--samples 16 --iterations 5] [--out runs/bench]
                                 [--extra-seeds 16]
     python benchmarks/search.py examples/reacher.py:make_task --extra-seeds 16     # your own task
+    python benchmarks/search.py CartPole-v1 --arms new,old,halving --extra-seeds 16 --json rows.json
 
 For each task it runs `rewardlab search TASK` with the CLI's defaults (16 samples x 5 iterations, the
-task's search budget `Task.search_budget`, 5 final seeds), then prints the wall time, the share of
+task's search budget `Task.search_budget`, 10 final seeds), then prints the wall time, the share of
 it spent compiling (the workers' reported XLA compile seconds, one per training batch), and the final
 table: the winner against the Human reward it started from and the Sparse baseline, on fresh seeds.
 
-Five final seeds cannot separate rewards whose seed-to-seed spread is as large as their difference, so
+Ten final seeds cannot separate rewards whose seed-to-seed spread is as large as their difference, so
 `--extra-seeds N` then retrains the winner and the human reward on N more seeds (2000, 2001, ...; seeds
 no step of the search used) with the search's budget, and prints both means, the paired difference per
 seed (mean and standard error) and on how many seeds the winner did better.
