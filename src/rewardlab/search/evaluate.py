@@ -156,10 +156,10 @@ def train(
             out[c.id] = got
         else:
             todo.append(c)
+    programs = {c.id: RewardProgram(c.id, c.source or "", c.origin) for c in todo}
     if todo:  # runs a worker finished while this search's earlier process was being killed
-        programs = [RewardProgram(c.id, c.source or "", c.origin) for c in todo]
         job = JobMatch(ref, config, warm_start, halving)
-        delivered = delivered_runs(store.layout.worker, job, programs, seeds)
+        delivered = delivered_runs(store.layout.worker, job, list(programs.values()), seeds)
         whole = [c for c in todo if all((c.id, int(s)) in delivered for s in seeds)]
         for c in whole:  # a candidate trains all its seeds in one batch: only a complete set is taken
             out[c.id] = tuple(delivered[(c.id, int(s))] for s in seeds)
@@ -173,7 +173,7 @@ def train(
     by_name = {c.id: c for c in todo}
     work = batches(
         ref,
-        [RewardProgram(c.id, c.source or "", c.origin) for c in todo],
+        [programs[c.id] for c in todo],
         config,
         seeds,
         timeout_s=timeout_s,
