@@ -14,7 +14,7 @@ import pytest
 
 from rewardlab.api.cli import main
 from rewardlab.search.config import SearchConfig
-from rewardlab.search.runs import switch_llm
+from rewardlab.search.runs import pending_llm_switch, switch_llm
 from rewardlab.store import RunStore
 from rewardlab.tasks.ref import resolve
 
@@ -69,3 +69,23 @@ def test_the_same_spec_is_no_switch_and_help_says_what_is_refused(capsys):
         main(["resume", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "--llm SPEC" in shown and "Refused for a run of the LLM-free proposer" in shown
+
+
+def test_a_switch_killed_before_config_yaml_is_finished_by_the_next_resume(tmp_path, capsys):
+    """`resume --llm` records `llm_changed` before config.yaml names the new LLM; when a kill falls
+    between the two, a plain resume goes on with the LLM the event names (here unreachable, so the
+    resume stops at its LLM check and the one-line refusal shows which LLM it asked)."""
+    old, new = "openai:m@http://127.0.0.1:9/v1", f"openai:n@http://127.0.0.1:{_closed_port()}/v1"
+    root = _run_folder(tmp_path, old)
+    store = RunStore(root)
+    config = SearchConfig(task="CartPole-v1", llm=old)
+    assert pending_llm_switch(store, config) == (config, None)  # no event: nothing pending
+
+    store.event("llm_changed", old=old, new=new, attempt=2)  # ... and the kill, before config.yaml
+    switched, replaced = pending_llm_switch(store, config)
+    assert (switched.llm, replaced) == (new, old)
+    assert pending_llm_switch(store, switched) == (switched, None)  # config.yaml already names it
+
+    code = main(["resume", str(root), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and new.split("@")[1].removesuffix("/v1") in err and "127.0.0.1:9/" not in err, err

@@ -191,6 +191,7 @@ def resume(
             f"{run_dir} is being driven by {owner}; wait for it, stop it, or pass --force if it is gone"
         )
     config = read_search_config(store)
+    config, pending_old = pending_llm_switch(store, config)
     config, old_llm = switch_llm(config, llm, run_dir) if llm is not None else (config, None)
     if where:
         config = dataclasses.replace(config, **where)
@@ -216,11 +217,30 @@ def resume(
     if changed is not None:
         runfolder.write_task_ref(store.layout, ref)
         store.event("task_changed", path=ref.path, old_sha256=changed.sha256, new_sha256=ref.sha256)
-    if old_llm is not None:  # the folder's config names the LLM the run goes on with
-        write_yaml_atomic(store.layout.config, {**store.read_config(), "llm": config.llm})
+    # The event first, then config.yaml (which names the LLM the run goes on with): a kill between the
+    # two leaves the event, and the next resume finishes the switch from it (`pending_llm_switch`).
+    if old_llm is not None:
         store.event("llm_changed", old=old_llm, new=config.llm, attempt=int(run.get("attempts", 1)) + 1)
+    if old_llm is not None or pending_old is not None:
+        write_yaml_atomic(store.layout.config, {**store.read_config(), "llm": config.llm})
     with _streaming_shown(progress):
         return drive(store, config, task, ref, progress)
+
+
+def _last_llm_change(store: RunStore) -> str | None:
+    """The LLM spec the run's last `llm_changed` event switched to (None when it never switched)."""
+    changes = [e for e in store.events() if e.get("event") == "llm_changed"]
+    return str(changes[-1].get("new")) if changes and changes[-1].get("new") else None
+
+
+def pending_llm_switch(store: RunStore, config: SearchConfig) -> tuple[SearchConfig, str | None]:
+    """(config, the spec it replaces) for a plain resume: a `resume --llm` killed after recording its
+    `llm_changed` event but before config.yaml named the new LLM is finished here, so the run goes on
+    with the LLM its events say it switched to; (config, None) when there is nothing to finish."""
+    new = _last_llm_change(store) if config.llm else None
+    if new is None or new == config.llm:
+        return config, None
+    return dataclasses.replace(config, llm=new), config.llm
 
 
 def switch_llm(config: SearchConfig, spec: str, run_dir: str | Path) -> tuple[SearchConfig, str | None]:
