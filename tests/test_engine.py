@@ -60,16 +60,19 @@ def test_batch_gives_each_candidate_the_result_it_gets_alone():
 
 def test_split_program_trains_exactly_like_the_fused_one():
     """rollout -> reward -> learn (the default) against the single fused program: same training, same
-    evaluations; only the component statistics may differ in the last bits (summed in another order)."""
+    evaluations; only the component statistics and the reward's return may differ in the last bits (summed
+    in another order)."""
     split = ppo_jax.train(CARTPOLE, [CARTPOLE.human, CARTPOLE.sparse], TINY, seeds=[3])
     fused = ppo_jax.train(CARTPOLE, [CARTPOLE.human, CARTPOLE.sparse], TINY, seeds=[3], fused=True)
     for s, f in zip(split, fused, strict=True):
         assert (s.extra["program"], f.extra["program"]) == ("split", "fused")
         assert len(s.checkpoints) == len(f.checkpoints) == TINY.n_checkpoints
         for cs, cf in zip(s.checkpoints, f.checkpoints, strict=True):
-            assert dataclasses.replace(cs, seconds=0.0, components={}) == dataclasses.replace(
-                cf, seconds=0.0, components={}
-            )
+            # the return of the searched reward is a float32 sum whose order XLA may fuse differently
+            # in the two programs (seen on an AVX-512 CPU): equal to float32 precision, not to the bit
+            assert cs.reward_return == pytest.approx(cf.reward_return, rel=1e-6)
+            blank = {"seconds": 0.0, "components": {}, "reward_return": 0.0}
+            assert dataclasses.replace(cs, **blank) == dataclasses.replace(cf, **blank)
             assert cs.components.keys() == cf.components.keys()
             for name, stat in cs.components.items():
                 other = cf.components[name]

@@ -39,13 +39,16 @@ SEEDS = [0, 1, 2, 3]
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """A CartPole policy trained with the human reward, saved: (result, path of its file)."""
+    """A CartPole policy trained with the human reward, saved: (result, path of its file, its run index).
+
+    Four seeds, of which the best policy is used (which seed learns best differs between CPUs: XLA's
+    float order follows the instruction set); the batch then has the short trainings' run count, and all
+    share one set of compiled programs."""
     out = tmp_path_factory.mktemp("long")
-    # four seeds, of which seed 0's policy is used: the batch then has the short trainings' run count, and
-    # all share one set of compiled programs
-    res = ppo_jax.train(CARTPOLE, [CARTPOLE.human], LONG, seeds=SEEDS, save_dir=out)[0]
-    assert res.ok, res.message
-    return res, Path(res.extra["policy"])
+    results = ppo_jax.train(CARTPOLE, [CARTPOLE.human], LONG, seeds=SEEDS, save_dir=out)
+    assert all(r.ok for r in results), [r.message for r in results]
+    best = max(range(len(SEEDS)), key=lambda i: results[i].final_fitness)
+    return results[best], Path(results[best].extra["policy"]), best
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +72,13 @@ def made(tmp_path_factory):
 
 @pytest.mark.slow
 def test_a_warm_start_begins_at_the_saved_policy_not_from_scratch(saved, cold):
-    res, path = saved
+    res, path, best = saved
     warm = W.WarmStart.load(path)
     assert warm.final_fitness == res.final_fitness and res.final_fitness >= 400, res.checkpoints
     runs = ppo_jax.train(CARTPOLE, [CARTPOLE.sparse], SHORT, seeds=SEEDS, warm_start=warm)
     starts = [r.extra["warm_start"]["start_fitness"] for r in runs]
-    # seed 0 plays the episodes of the saved run's last evaluation: the same number, to the bit
-    assert starts[0] == res.final_fitness
+    # the saved run's seed plays the episodes of its last evaluation: the same number, to the bit
+    assert starts[best] == res.final_fitness
     assert min(starts) >= 0.9 * res.final_fitness, starts
     warm_first = [r.checkpoints[0].fitness for r in runs]
     cold_first = [r.checkpoints[0].fitness for r in cold[0]]
@@ -241,17 +244,18 @@ def test_the_command_line_saves_and_warm_starts(saved, tmp_path):
     the runs in the sandboxed training child (which reads the state and saves the new ones in its job
     folder; the command moves them to DIR/policies/). Four seeds: the batch size of the fixtures, whose
     compiled programs the persistent cache serves."""
-    res, path = saved
+    res, path, best = saved
     out, results = tmp_path / "out", tmp_path / "res.json"
     done = _cli("CartPole-v1", "--reward", "sparse", "--seeds", "4", *SHORT_ARGS, "--warm-start", str(path),
                 "--out", str(out), "--json", str(results), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "warm start from CartPole-v1_human_seed0.policy.npz" in done.stderr
+    assert f"warm start from CartPole-v1_human_seed{SEEDS[best]}.policy.npz" in done.stderr
     assert " start " in done.stdout and "not a checkpoint" in done.stdout
-    first = json.loads(results.read_text())[0]
-    assert first["extra"]["warm_start"]["start_fitness"] == res.final_fitness
-    saved_file = out / "policies" / "CartPole-v1_sparse_seed0.policy.npz"
-    assert first["extra"]["policy"] == str(saved_file)
+    same_seed = json.loads(results.read_text())[best]
+    assert same_seed["seed"] == SEEDS[best]
+    assert same_seed["extra"]["warm_start"]["start_fitness"] == res.final_fitness
+    saved_file = out / "policies" / f"CartPole-v1_sparse_seed{SEEDS[best]}.policy.npz"
+    assert same_seed["extra"]["policy"] == str(saved_file)
     header = W.WarmStart.load(saved_file).header
     assert [s["reward"] for s in header["curriculum"]] == ["CartPole-v1:human", "CartPole-v1:sparse"]
 
