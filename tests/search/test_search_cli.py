@@ -30,8 +30,12 @@ def test_help_and_argument_errors(tmp_path):
         "--out",
         "--init",
         "--feedback",
+        "--reflection {table,best}",
+        "--elites",
     ):
         assert flag in helps.stdout
+    bad = _cli("search", "CartPole-v1", "--reflection", "none", "--out", str(tmp_path))
+    assert bad.returncode == 2 and "invalid choice: 'none'" in bad.stderr
     bad = _cli("search", "NoSuchTask-v0", "--out", str(tmp_path))
     assert bad.returncode == 2 and "NoSuchTask-v0" in bad.stderr
     bad = _cli("search", "CartPole-v1", "--set", "samples=0", "--out", str(tmp_path))
@@ -72,3 +76,13 @@ def test_llm_free_search_by_subprocess(tmp_path):
     assert rows[conf["winner"]]["confirm_fitness"] == best
     assert read_json(run_dir / "final" / "results.json")["method"]["candidate"] == conf["winner"]
     assert "Confirmation (restart 0)" in (run_dir / "report.html").read_text()
+
+
+def test_reflection_and_elites_flags_reach_the_config():
+    from rewardlab.api.cli import config_from_args
+    from rewardlab.cli import build_parser
+
+    args = build_parser().parse_args(["search", "Pendulum-v1", "--reflection", "best", "--elites", "3"])
+    config = config_from_args(args)
+    assert (config.reflection, config.elites) == ("best", 3)
+    assert config_from_args(build_parser().parse_args(["search", "Pendulum-v1"])).reflection == "table"

@@ -28,6 +28,7 @@ OPTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("final_seeds", "--final-seeds", "F"),
     ("confirm_top", "--confirm-top", "K"),
     ("confirm_seeds", "--confirm-seeds", "S"),
+    ("reflection", "--reflection", None),
     ("elites", "--elites", "N"),
     ("init", "--init", "human|PATH"),
     ("warm_start", "--warm-start", "FILE.policy.npz"),
