@@ -149,3 +149,25 @@ def test_concurrent_requests_take_turns_at_the_terminal(tmp_path):
     backend = ManualBackend(tmp_path, interactive=True, stdin=stdin, stderr=io.StringIO())
     replies = sample(backend, PROMPT, 4, max_n_per_request=1, concurrency=4)
     assert sorted(r.text for r in replies) == sorted(replies_in), "each paste must stay whole"
+
+
+def test_a_new_backend_on_the_same_folder_does_not_repeat_the_instructions(tmp_path):
+    """A search builds a backend per iteration: the how-to is printed for the folder's first request only."""
+    first, err_first = make_backend(tmp_path)
+    person, _ = answer_in_background(tmp_path, count=1, delay=0)
+    sample(first, PROMPT, 1)
+    person.join(timeout=10)
+
+    second, err_second = make_backend(tmp_path)
+    later = [*PROMPT, {"role": "user", "content": "Iteration 1: improve it."}]
+    person, _ = answer_in_background(tmp_path, count=2, delay=0)
+    assert len(sample(second, later, 1)) == 1
+    person.join(timeout=10)
+    assert err_first.getvalue().count("[rewardlab manual LLM]") == 1
+    assert err_second.getvalue() == ""
+
+    elsewhere, err_other = make_backend(tmp_path / "other")
+    person, _ = answer_in_background(tmp_path / "other", count=1, delay=0)
+    sample(elsewhere, PROMPT, 1)
+    person.join(timeout=10)
+    assert err_other.getvalue().count("[rewardlab manual LLM]") == 1  # another folder is told again

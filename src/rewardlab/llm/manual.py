@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import ClassVar, TextIO
 
 from rewardlab.llm.cache import write_atomic
 from rewardlab.llm.errors import LLMError, LLMTimeout
@@ -41,6 +41,9 @@ class ManualBackend:
     """Writes prompt files, then waits for response files (or, interactively, reads pasted replies)."""
 
     kind = "manual"
+    # Folders whose instructions this process has printed: a search builds a backend per iteration, and
+    # the person answering needs the how-to once, not before every request.
+    _told_folders: ClassVar[set[Path]] = set()
 
     def __init__(
         self,
@@ -147,9 +150,11 @@ class ManualBackend:
         print(text, file=stream, flush=True)
 
     def _instructions(self) -> None:
-        if self._told:
+        folder = self.folder.resolve()
+        if self._told or folder in ManualBackend._told_folders:
             return
         self._told = True
+        ManualBackend._told_folders.add(folder)
         if self._is_interactive():
             how = "paste each reply here, ending with a line containing only EOF"
         else:
