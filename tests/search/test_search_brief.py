@@ -196,3 +196,25 @@ def test_elites_come_right_after_the_reflection_and_change_nothing_else():
     assert shown == plain.replace("refl\n\n", "refl\n\nELITES\n\n", 1)
     with pytest.raises(ValueError, match="elites must be >= 1"):
         SearchConfig(task="CartPole-v1", elites=0)
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        # a real reply's shape (docs/results/search/llm_pendulum): headings, then analysis, then "Changes"
+        ("**Reading the statistics:**\n- **task_score** rose to 0.3.\n\n**Changes:** I keep c2 and make "
+         "these changes:\n- Narrow the `upright` Gaussian.\n- Drop jerk.\n\n```python\n...```",
+         "Narrow the upright Gaussian."),
+        ("**Analysis**\n\n- **height** (0.2 -> 0.6): it responds.\n\n**Changes**\n\n1. Lower `height_power` "
+         "to 2.\n2. Add an energy term.\n```python\n...```", "Lower height_power to 2."),
+        ("## Diagnosis\nThe score stalls early.\n```python\n...```", "The score stalls early."),
+        ("Reading the statistics:\n\n- task_score climbs to 0.3, so keep the upright term.\n```python\n```",
+         "task_score climbs to 0.3, so keep the upright term."),
+        ("same again\n```python\n...```", "same again"),
+        ("```python\n...```", ""),
+    ],
+    ids=["changes-heading-then-list", "bold-heading-numbered-list", "markdown-heading", "colon-line",
+         "one-short-line", "code-only"],
+)
+def test_own_words_skip_headings_and_prefer_what_the_reply_says_it_changed(reply, said):
+    assert reflect._own_words(reply) == said

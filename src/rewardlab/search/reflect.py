@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import statistics
 from collections.abc import Sequence
 
@@ -153,11 +154,50 @@ def component_names(source: str | None) -> list[str] | None:
     return names
 
 
+_CHANGES = re.compile(
+    r"^(?:the |my |what i )?(?:changes?|changed|modifications?|new design|what changed)\b"
+    r"\s*(?:\([^)]*\))?\s*:?\s*(.*)$",
+    re.IGNORECASE,
+)
+_BOLD_LINE = re.compile(r"^\*\*[^*]+\*\*\s*:?$")
+
+
+def _prose_lines(text: str | None) -> list[tuple[str, bool]]:
+    """(line, is a heading) for the reply's lines before its first code fence, without Markdown list
+    marks, emphasis or code ticks. A heading is a `#` line, a line in bold alone, a line ending in ':'
+    (it announces a list rather than saying anything: "Reading the statistics:") or a few words with no
+    full stop followed by more prose ("Analysis", "Component by component")."""
+    raws = [r.strip() for r in (text or "").split("```", 1)[0].splitlines() if r.strip()]
+    out = []
+    for k, raw in enumerate(raws):
+        line = re.sub(r"^(?:[#>*\-]+|\d+[.)])\s*", "", raw).replace("**", "").replace("`", "")
+        line = " ".join(line.split())
+        if not line:
+            continue
+        heading = (
+            raw.startswith("#")
+            or bool(_BOLD_LINE.match(raw))
+            or line.endswith(":")
+            or (len(line.split()) <= 4 and not line.endswith((".", "!", "?")) and k + 1 < len(raws))
+        )
+        out.append((line, heading))
+    return out
+
+
 def _own_words(text: str | None, width: int = 90) -> str:
-    """The first line of prose of an LLM reply (before its code), cut to `width` characters."""
-    for line in (text or "").split("```", 1)[0].splitlines():
-        line = " ".join(line.strip().lstrip("#*-> ").split())
-        if line:
+    """What the LLM says it changed, in one line cut to `width` characters: the first sentence under a
+    "Changes" heading when the reply has one, else its first line of prose that is not a heading."""
+    lines = _prose_lines(text)
+    start = 0
+    for i, (line, _) in enumerate(lines):
+        match = _CHANGES.match(line)
+        if match:
+            rest = match.group(1).strip()
+            lines[i] = (rest, not rest or rest.endswith(":"))
+            start = i
+            break
+    for line, heading in lines[start:]:
+        if not heading:
             return line if len(line) <= width else line[: width - 3] + "..."
     return ""
 
