@@ -115,8 +115,13 @@ def test_setup_states_fitness_definition_gamma_budget_and_episode_limit():
     assert "mean evaluation episode length in steps (0-500; 500 = balanced for the whole episode)" in flat
     assert "The task score lies between 0 and 500." in flat
     assert "the maximum over checkpoints" in flat and "averaged over 3 training seeds" in flat
+    assert "episodes (greedily: its most likely action)" in flat
     pendulum = " ".join(briefing.setup_text(SearchConfig(timesteps=1000), tasks.get("Pendulum-v1")).split())
     assert "gamma = 0.95" in pendulum and "1,000 environment steps" in pendulum and "at most 200" in pendulum
+    # MinAtar, XLand and Crafting score a policy that samples its actions: the prompt must not say greedy
+    sampled = briefing.setup_text(SearchConfig(), tasks.get("Breakout-MinAtar"))
+    assert "with actions sampled from it" in " ".join(sampled.split()) and "greed" not in sampled
+    assert max(len(line) for line in sampled.splitlines()) <= 104
 
 
 def _next(brief: prompts.Brief | None) -> list:

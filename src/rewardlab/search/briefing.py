@@ -10,6 +10,7 @@ function of records the run folder holds, so a resumed iteration builds the same
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,7 +49,8 @@ def setup_text(config: SearchConfig, task: Task) -> str:
     lo_hi = task.fitness_range
     where = f" The task score lies between {_num(lo_hi[0])} and {_num(lo_hi[1])}." if lo_hi else ""
     seeds = "1 training seed" if config.seeds == 1 else f"{config.seeds} training seeds"
-    return prompts.load("setup").format(
+    acting = "greedily: its most likely action" if ppo.eval_greedy else "with actions sampled from it"
+    text = prompts.load("setup").format(
         budget=f"{config.budget(task):,}",
         gamma=f"{ppo.gamma:g}",
         episode_limit=task.env.max_episode_steps,
@@ -57,7 +59,10 @@ def setup_text(config: SearchConfig, task: Task) -> str:
         fitness_doc=task.fitness_doc.strip().rstrip("."),
         range=where,
         seeds=seeds,
+        acting=acting,
     )
+    # refilled: the task's fitness text is inserted mid-paragraph and has no line breaks of its own
+    return textwrap.fill(" ".join(text.split()), width=104)
 
 
 def history_text(history: Sequence[LastIteration]) -> str:
