@@ -138,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {mode} | {m.state_bytes:,.0f} | {m.step_bytes:,.0f} | {mem} | "
                   f"{m.compile_s:.0f} |", flush=True)
         whole, slim = out["whole"], out["slim"]
-        line = f"{name}: whole / slim = {whole.step_bytes / slim.step_bytes:.1f}x bytes per recorded step"
+        recorded = args.runs * args.steps * args.envs
+        line = (
+            f"{name}: whole / slim = {whole.step_bytes / slim.step_bytes:.1f}x bytes per recorded step "
+            f"(a rollout's segment: {whole.step_bytes * recorded / 1e9:,.2f} GB against "
+            f"{slim.step_bytes * recorded / 1e9:,.2f} GB)"
+        )
         if whole.rollout:
             ratio = _rollout_bytes(whole) / _rollout_bytes(slim)
             line += f", {ratio:.1f}x the rollout program's argument + output + temp"

@@ -68,8 +68,8 @@ class BraxState(NamedTuple):
     of, read off the physics state after every step so that a reward needs no physics code.
 
     Slim on purpose: the engine records this view of every step of a rollout twice (state and
-    next_state) for the reward, and MJX's whole `Data` (mass matrices, contacts, constraint forces) made
-    that record 20-50x larger per step (docs/tasks.md, "On a GPU").
+    next_state) for the reward, and with MJX's whole `Data` (mass matrix, contacts, constraint forces) a
+    recorded step was 15-20x larger (benchmarks/brax_memory.py; docs/tasks.md, "Memory of a rollout").
     """
 
     qpos: jax.Array
