@@ -380,8 +380,8 @@ ANT = _Robot(
     ),
     n_bodies=9,
     bodies=(
-        "0 torso, then each leg's upper and lower link in the joints' order: 1-2 front left, 3-4 front "
-        "right, 5-6 back left, 7-8 back right"
+        "0 torso, then for k = 1..4 bodies 2k-1 and 2k, the upper and lower link of the leg driven by "
+        "hip_k and ankle_k"
     ),
     nv=14,
     action=(
