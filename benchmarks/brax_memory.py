@@ -102,6 +102,10 @@ def _rollout_bytes(m: Measured) -> int:
     return sum(m.rollout[k] for k in ("argument", "output", "temp"))
 
 
+def _size(n: float) -> str:
+    return f"{n / 1e9:,.2f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
+
+
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f}"
 
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--envs", type=int, default=64, help="environments per run (default 64)")
     ap.add_argument("--steps", type=int, default=16, help="rollout steps per update (default 16)")
     ap.add_argument("--no-compile", action="store_true", help="tree sizes only (no XLA compile)")
+    ap.add_argument("--order", choices=("whole-first", "slim-first"), default="whole-first",
+                    help="which mode compiles first in the process (compile times depend a little on it)")
     args = ap.parse_args(argv)
 
     import jax
@@ -131,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.tasks:
         task = tasks.get(name)
         out = {}
-        for mode, t in (("whole", _whole_task(task)), ("slim", task)):
+        modes = [("whole", _whole_task(task)), ("slim", task)]
+        for mode, t in modes if args.order == "whole-first" else modes[::-1]:
             m = out[mode] = measure(t, cfg, args.runs, not args.no_compile)
             r = m.rollout
             mem = f"{_mb(r['argument'])} / {_mb(r['output'])} / {_mb(r['temp'])}" if r else "-"
@@ -141,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         recorded = args.runs * args.steps * args.envs
         line = (
             f"{name}: whole / slim = {whole.step_bytes / slim.step_bytes:.1f}x bytes per recorded step "
-            f"(a rollout's segment: {whole.step_bytes * recorded / 1e9:,.2f} GB against "
-            f"{slim.step_bytes * recorded / 1e9:,.2f} GB)"
+            f"(a rollout's segment: {_size(whole.step_bytes * recorded)} against "
+            f"{_size(slim.step_bytes * recorded)})"
         )
         if whole.rollout:
             ratio = _rollout_bytes(whole) / _rollout_bytes(slim)
