@@ -96,6 +96,10 @@ def test_task_passes_check_task_and_human_is_the_env_reward(name):
     np.testing.assert_allclose(
         np.asarray(signals["forward_distance"]), np.asarray(progress) * task.env.dt, rtol=1e-4, atol=1e-5
     )
+    # the rollout recorded the slim view rewards see, not the carried physics state
+    assert type(tr.next_state).__name__ == "BraxState" and "pipeline_state" not in tr.next_state._fields
+    view = tr.next_state
+    np.testing.assert_array_equal(np.asarray(view.body_pos[:, 0]), np.asarray(view.torso_pos))
 
 
 @needs_brax
@@ -106,9 +110,18 @@ def test_context_is_the_env_source_without_its_reward(name):
     code = text.split("```python\n", 1)[1].split("\n```", 1)[0]
     assert not re.search(r"reward(?!lab)|cost", code, re.I), "the reward is left in the code"
     assert "def step(self, state" in code and "self.pipeline_step(" in code and "is_healthy" in code
-    assert "def _record(" in code  # how torso_pos and com are read off the physics state
+    assert "def _view(" in code  # how the fields a reward reads come off the physics state
     for field, doc in task.state_doc.items():
         assert f"`{field}`: {doc}" in text
+    # the documented shapes are the view's (traced, not compiled)
+    _, carried = jax.eval_shape(task.env.reset, jax.random.PRNGKey(0))
+    view = jax.eval_shape(task.env.reward_state, carried)
+    assert tuple(task.state_doc) == view._fields
+    for field, doc in task.state_doc.items():
+        shape = re.match(r"(?:float|int)(?:\[([\d, ]+)\])?", doc)
+        assert shape, f"{field}: {doc}"
+        want = tuple(int(d) for d in shape.group(1).split(",")) if shape.group(1) else ()
+        assert getattr(view, field).shape == want, field
     assert task.env.kind == "brax" and task.practical_on == "GPU"
 
 

@@ -41,6 +41,7 @@ from rewardlab.engines.halving import Halving
 from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.host import HostReward
 from rewardlab.rewards.program import RewardFn, TransitionFn, load_reward_fn, transition_fn
+from rewardlab.tasks.adapter import reward_state
 from rewardlab.tasks.base import Task
 from rewardlab.types import Checkpoint, ComponentStats, RewardProgram, TrainResult
 
@@ -143,7 +144,10 @@ class StepData(NamedTuple):
 
 
 class SegmentData(NamedTuple):
-    """The transitions a reward is computed from (a `rewards.host.Segment` before conversion to numpy)."""
+    """The transitions a reward is computed from (a `rewards.host.Segment` before conversion to numpy).
+
+    States are what rewards see (`tasks.adapter.reward_state`), not the environment's carried state:
+    every step of a rollout is kept until the reward runs, so a slim view (Brax) keeps it small."""
 
     states: Any
     actions: jax.Array
@@ -171,7 +175,8 @@ class PreparedReward:
 
 
 def _sample_transition(task: Task) -> tuple[Any, Any, Any, Any]:
-    """The shapes of one (state, action, next_state, env_reward) transition of the task's environment.
+    """The shapes of one (state, action, next_state, env_reward) transition of the task's environment,
+    states as rewards see them (`reward_state`).
 
     Shapes only (`jax.eval_shape`): stepping the environment eagerly dispatches and compiles every
     operation one by one, which cost ~3 s a batch on CartPole, while a reward's contract check needs
@@ -185,7 +190,7 @@ def _sample_transition(task: Task) -> tuple[Any, Any, Any, Any]:
         _, s = env.reset(k1)
         a = env.action_spec.zero_action()
         out = env.step(k2, s, a)
-        return s, a, out.state, out.env_reward
+        return reward_state(env, s), a, reward_state(env, out.state), out.env_reward
 
     return jax.eval_shape(step)
 
@@ -349,6 +354,7 @@ def build_program(
     max_eval_steps = env.max_episode_steps
     v_step = jax.vmap(env.step)
     v_reset = jax.vmap(env.reset)
+    v_view = jax.vmap(lambda state: reward_state(env, state))  # what rewards and signals see
     v_signals = jax.vmap(task.episode_signals)
 
     def norm_obs(stats: P.RunningStats, obs: jax.Array) -> jax.Array:
@@ -390,7 +396,7 @@ def build_program(
         v_final = P.value(r.params, torso, norm_obs(r.obs_stats, obs_st), cfg.activation)
         trans = Transition(obs_n, r.obs, action, logp, v, jnp.zeros_like(v), done)
         data = StepData(term, trunc, v_final, r_env)
-        seg = SegmentData(r.env_state, a_env, s_st, done, r_env)
+        seg = SegmentData(v_view(r.env_state), a_env, v_view(s_st), done, r_env)
         return r._replace(env_state=next_state, obs=next_obs, key=key), (trans, data, seg)
 
     def reward_step(
@@ -491,7 +497,8 @@ def build_program(
         n = cfg.eval_episodes
         k_reset, k_steps = jax.random.split(key)
         obs, state = v_reset(jax.random.split(k_reset, n))
-        sig0 = v_signals(state, jnp.zeros((n,)), state, jnp.zeros((n,), bool))
+        view0 = v_view(state)
+        sig0 = v_signals(view0, jnp.zeros((n,)), view0, jnp.zeros((n,), bool))
         zeros = jnp.zeros((n,), jnp.float32)
         acc0 = {
             "length": zeros,
@@ -514,7 +521,7 @@ def build_program(
             obs2, state2, r_env, term, trunc = v_step(jax.random.split(k, n), state, a_env)
             live = ~acc["ended"]
             lf = live.astype(jnp.float32)
-            sig = v_signals(state, a_env, state2, term)
+            sig = v_signals(v_view(state), a_env, v_view(state2), term)
             acc = {
                 **acc,
                 "length": acc["length"] + lf,

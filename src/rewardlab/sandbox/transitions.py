@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rewardlab.tasks.adapter import reward_state
 from rewardlab.tasks.base import Task
 from rewardlab.tasks.gym_adapter import is_host
 from rewardlab.tasks.rollout import random_transitions
@@ -50,7 +51,8 @@ def sample_transitions(task: Task, n: int = 64, seed: int = 0, n_envs: int = 16,
 
 def cache_name(task_name: str, n: int, seed: int) -> str:
     """File name of a sampled batch: sampling is deterministic in (task, n, seed)."""
-    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', task_name)}-n{n}-s{seed}.v3.npz"
+    # v4: states are the reward's view (`reward_state`), which for Brax is no longer the carried record
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', task_name)}-n{n}-s{seed}.v4.npz"
 
 
 def save_batch(path: Path, batch: Batch) -> None:
@@ -69,6 +71,8 @@ def load_batch(path: Path, task: Task) -> Batch | None:
     leaves, treedef = jax.tree.flatten(template)
     try:
         with np.load(path, allow_pickle=False) as data:
+            if sum(name.startswith("leaf") for name in data.files) != len(leaves):
+                return None  # written for another state record
             arrays = [data[f"leaf{i}"] for i in range(len(leaves))]
             terminal = data["terminal"]
     except (OSError, KeyError, ValueError):
@@ -82,11 +86,12 @@ def load_batch(path: Path, task: Task) -> Batch | None:
 
 
 def _template(task: Task, key: jax.Array) -> tuple[Any, Any, Any, Any]:
-    """The (state, action, next_state, env_reward) structure of one transition."""
+    """The (state, action, next_state, env_reward) structure of one transition, states as rewards see them."""
     if is_host(task.env):  # a Gymnasium environment cannot be traced; its adapter knows the record
-        s = task.env.template()
+        s = reward_state(task.env, task.env.template())
         return s, task.env.action_spec.zero_action(), s, jnp.float32(0.0)
     _, s = task.env.reset(key)
+    s = reward_state(task.env, s)
     return s, task.env.action_spec.zero_action(), s, jnp.float32(0.0)
 
 

@@ -10,6 +10,12 @@ with gymnax's `reset_env` / `step_env` methods); a Brax/MJX adapter can sit besi
 The contract is pure and jittable: `reset(key)` and `step(key, state, action)` are called under
 `jax.jit` and `jax.vmap`. `step` never auto-resets: on the last step of an episode it returns the true
 final state, which is what reward programs must see.
+
+The state an adapter carries from step to step may hold more than a reward needs (Brax carries MuJoCo's
+whole physics data). An adapter may then define `reward_state(state)`, the record reward programs,
+episode signals and host reward sources see instead; the engine records only that view of every step of
+a rollout, so a slim view keeps a rollout's memory small. Callers go through `reward_state(env, state)`
+below, so every path shows the reward the same record; an adapter without the method shows its state.
 """
 
 from __future__ import annotations
@@ -79,6 +85,21 @@ class EnvAdapter(Protocol):
     def step_method(self) -> str:
         """Name of the method of `source_class` that computes the reward (the context transform's anchor)."""
         ...
+
+    # Optional, not part of the protocol's required members (`isinstance` does not ask for it):
+    #   def reward_state(self, state) -> record: the view of `state` that rewards see; see `reward_state`.
+
+
+def reward_state(env: Any, state: Any) -> Any:
+    """What reward programs and `episode_signals` see of the carried `state` (one environment, no batch
+    axis): the adapter's own `reward_state(state)` where it defines one, else `state` itself.
+
+    The one place that looks the method up: the engine's rollout, its shape sample, evaluation signals,
+    random rollouts and the sandbox's transition sampler all call this, so a reward never sees the
+    carried state in one path and the view in another. Jittable whenever the adapter's method is.
+    """
+    view = getattr(env, "reward_state", None)
+    return state if view is None else view(state)
 
 
 def state_fields(state: Any) -> tuple[str, ...]:

@@ -55,19 +55,33 @@ def _brax_envs() -> Any:
     return envs
 
 
-class BraxState(NamedTuple):
-    """What reward programs see: the physics state, and the quantities locomotion rewards are made of.
-
-    `pipeline_state` is Brax's own physics state (it also carries what the next step needs); the other
-    fields are read off it after every step so that a reward needs no physics code.
-    """
+class BraxCarry(NamedTuple):
+    """What the adapter carries from one step to the next: Brax's whole physics state (`pipeline_state`,
+    MuJoCo MJX's `Data` with Brax's views; the next step needs all of it) and the step count."""
 
     pipeline_state: Any
+    time: jax.Array
+
+
+class BraxState(NamedTuple):
+    """What reward programs see (`BraxAdapter.reward_state`): the quantities locomotion rewards are made
+    of, read off the physics state after every step so that a reward needs no physics code.
+
+    Slim on purpose: the engine records this view of every step of a rollout twice (state and
+    next_state) for the reward, and with MJX's whole `Data` (mass matrix, contacts, constraint forces) a
+    recorded step was 15-20x larger (benchmarks/brax_memory.py; docs/tasks.md, "Memory of a rollout").
+    """
+
     qpos: jax.Array
     qvel: jax.Array
     torso_pos: jax.Array
     com: jax.Array
     time: jax.Array
+    body_pos: jax.Array
+    body_rot: jax.Array
+    body_vel: jax.Array
+    body_ang: jax.Array
+    qfrc_actuator: jax.Array
 
 
 class BraxAdapter:
@@ -75,9 +89,10 @@ class BraxAdapter:
 
     Brax's `step(state, action)` reads only the physics state of its `State` record and returns the
     next one with the reward and a `done` flag (1.0 when the robot is unhealthy); it never resets and
-    has no step limit of its own (Brax adds that with a wrapper). The adapter keeps a `BraxState`
-    between steps, counts the steps itself (`truncated` at `episode_steps`) and passes the environment's
-    reward on as `env_reward`. Actions are a box [-1, 1]^n, as Brax's environments expect.
+    has no step limit of its own (Brax adds that with a wrapper). The adapter carries a `BraxCarry`
+    (the whole physics state) between steps, counts the steps itself (`truncated` at `episode_steps`) and
+    passes the environment's reward on as `env_reward`. Rewards see `reward_state`'s slim `BraxState`
+    instead of the carried record. Actions are a box [-1, 1]^n, as Brax's environments expect.
     """
 
     kind = "brax"
@@ -100,14 +115,30 @@ class BraxAdapter:
         mass = self._inertia.mass
         return jnp.sum(mass[:, None] * x_i.pos, axis=0) / jnp.sum(mass)
 
-    def _record(self, ps: Any, time: jax.Array) -> BraxState:
-        return BraxState(ps, ps.q, ps.qd, ps.x.pos[0], self._com(ps), jnp.asarray(time, jnp.int32))
+    def _view(self, ps: Any, time: jax.Array) -> BraxState:
+        """The state record, read off the physics state `ps` after every step."""
+        return BraxState(
+            qpos=ps.q,
+            qvel=ps.qd,
+            torso_pos=ps.x.pos[0],
+            com=self._com(ps),
+            time=time,
+            body_pos=ps.x.pos,
+            body_rot=ps.x.rot,
+            body_vel=ps.xd.vel,
+            body_ang=ps.xd.ang,
+            qfrc_actuator=ps.qfrc_actuator,
+        )
 
-    def reset(self, key: jax.Array) -> tuple[jax.Array, BraxState]:
+    def reward_state(self, carried: BraxCarry) -> BraxState:
+        """What reward programs see of the carried state (`tasks.adapter.reward_state`): the slim view."""
+        return self._view(carried.pipeline_state, carried.time)
+
+    def reset(self, key: jax.Array) -> tuple[jax.Array, BraxCarry]:
         s = self.env.reset(key)
-        return s.obs, self._record(s.pipeline_state, 0)
+        return s.obs, BraxCarry(s.pipeline_state, jnp.int32(0))
 
-    def step(self, key: jax.Array, state: BraxState, action: jax.Array) -> Step:
+    def step(self, key: jax.Array, state: BraxCarry, action: jax.Array) -> Step:
         from brax.envs.base import State
 
         zero = jnp.float32(0.0)
@@ -117,7 +148,7 @@ class BraxAdapter:
         terminated = jnp.asarray(out.done) > 0.5
         truncated = (time >= self.episode_steps) & ~terminated
         reward = jnp.asarray(out.reward, jnp.float32)
-        return Step(out.obs, self._record(out.pipeline_state, time), reward, terminated, truncated)
+        return Step(out.obs, BraxCarry(out.pipeline_state, time), reward, terminated, truncated)
 
     @property
     def action_spec(self) -> ActionSpec:
@@ -227,29 +258,27 @@ CPU_PPO = PPOConfig(
 # --- tasks ------------------------------------------------------------------------------------------------
 
 _COMMON_DOC = {
-    "pipeline_state": (
-        "Brax's physics state (brax.mjx.base.State: MuJoCo MJX's Data plus Brax's views): .q and .qd are "
-        "qpos and qvel; .x.pos [n_bodies, 3] and .x.rot [n_bodies, 4] (w, x, y, z) are each body's world "
-        "position and orientation, body 0 the torso; .xd.vel and .xd.ang [n_bodies, 3] their linear and "
-        "angular velocities; MJX fields such as .qfrc_actuator, .efc_force (constraint forces) and "
-        ".contact (contact geometry) are there too. External contact forces (cfrc_ext) are not computed "
-        "by MJX's step"
-    ),
     "torso_pos": "float[3], world position (x, y, z) of the torso body in metres; +x is forward",
     "com": "float[3], world position of the robot's centre of mass (all bodies, mass-weighted) in metres",
     "time": "int, steps taken in this episode (the episode is cut off at 1000)",
+    "body_pos": "float[{n}, 3], world position (x, y, z) of each body's frame in metres; bodies: {bodies}",
+    "body_rot": "float[{n}, 4], world orientation of each body as a unit quaternion (w, x, y, z)",
+    "body_vel": "float[{n}, 3], world linear velocity of each body's frame origin (m/s)",
+    "body_ang": "float[{n}, 3], world angular velocity of each body (rad/s)",
+    "qfrc_actuator": (
+        "float[{nv}], the actuators' forces mapped onto the generalized coordinates, in qvel's order "
+        "(zero for the unactuated torso coordinates; N m for the hinge joints)"
+    ),
 }
 
 
-def _state_doc(qpos: str, qvel: str) -> dict[str, str]:
-    return {
-        "pipeline_state": _COMMON_DOC["pipeline_state"],
-        "qpos": qpos,
-        "qvel": qvel,
-        "torso_pos": _COMMON_DOC["torso_pos"],
-        "com": _COMMON_DOC["com"],
-        "time": _COMMON_DOC["time"],
-    }
+def _state_doc(qpos: str, qvel: str, n_bodies: int, bodies: str, nv: int) -> dict[str, str]:
+    """One entry per field of `BraxState`, in its order (`check_task` holds the two to each other)."""
+    doc = {"qpos": qpos, "qvel": qvel}
+    for name in BraxState._fields:
+        if name not in doc:
+            doc[name] = _COMMON_DOC[name].format(n=n_bodies, bodies=bodies, nv=nv)
+    return doc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,17 +294,21 @@ class _Robot:
     description: str
     qpos: str
     qvel: str
+    n_bodies: int
+    bodies: str
+    nv: int
     action: str
     programs: str
 
 
 def _code(env_class: type) -> str:
     """Brax's environment class (reward removed) and how rewardlab reads the state off it."""
-    adapter = "\n\n".join(inspect.getsource(f) for f in (BraxAdapter._com, BraxAdapter._record))
+    adapter = "\n\n".join(inspect.getsource(f) for f in (BraxAdapter._com, BraxAdapter._view))
     return (
         f"# --- {env_class.__module__}.{env_class.__name__} (backend 'mjx') ---\n"
         + strip_brax_reward(env_class).rstrip()
-        + "\n\n# --- rewardlab.tasks.brax: how the state record is built after every step ---\n"
+        + "\n\n# --- rewardlab.tasks.brax: how the record `state` / `next_state` is built after every "
+        "step from the physics state `ps` (the pipeline_state above) ---\n"
         + inspect.cleandoc("\n" + adapter)
         + "\n"
     )
@@ -297,7 +330,7 @@ def _task(robot: _Robot) -> Task:
             "evaluation episode (greedy policy; it ends when the robot becomes unhealthy or after 1000 "
             f"steps of {robot.dt} s), averaged over episodes; higher is better"
         ),
-        state_doc=_state_doc(robot.qpos, robot.qvel),
+        state_doc=_state_doc(robot.qpos, robot.qvel, robot.n_bodies, robot.bodies, robot.nv),
         action_doc=robot.action,
         search_timesteps=10_000_000,
         practical_on="GPU",
@@ -345,6 +378,12 @@ ANT = _Robot(
         "float[14], generalized velocities: [0:3] torso linear velocity x, y, z (m/s; index 0 = forward "
         "velocity), [3:6] torso angular velocity (rad/s), [6:14] joint velocities in qpos's joint order"
     ),
+    n_bodies=9,
+    bodies=(
+        "0 torso, then for k = 1..4 bodies 2k-1 and 2k, the upper and lower link of the leg driven by "
+        "hip_k and ankle_k"
+    ),
+    nv=14,
     action=(
         "float array of shape (8,) in [-1, 1] (clipped): torques of hip_1, ankle_1, hip_2, ankle_2, hip_3, "
         "ankle_3, hip_4, ankle_4"
@@ -375,6 +414,9 @@ HOPPER = _Robot(
         "float[6], generalized velocities in qpos's order: [0] forward velocity (m/s), [1] vertical "
         "velocity, [2] pitch rate (rad/s), [3:6] joint velocities"
     ),
+    n_bodies=4,
+    bodies="0 torso, 1 thigh, 2 leg, 3 foot",
+    nv=6,
     action=(
         "float array of shape (3,) in [-1, 1] (clipped): torques of thigh_joint, leg_joint, foot_joint"
     ),
@@ -404,6 +446,12 @@ HUMANOID = _Robot(
         "float[23], generalized velocities: [0:3] torso linear velocity (m/s; index 0 = forward), [3:6] "
         "torso angular velocity (rad/s), [6:23] joint velocities in qpos's joint order"
     ),
+    n_bodies=11,
+    bodies=(
+        "0 torso, 1 lwaist, 2 pelvis, 3 right_thigh, 4 right_shin, 5 left_thigh, 6 left_shin, "
+        "7 right_upper_arm, 8 right_lower_arm, 9 left_upper_arm, 10 left_lower_arm"
+    ),
+    nv=23,
     action=(
         "float array of shape (17,) in [-1, 1] (clipped): actuators abdomen_y, abdomen_z, abdomen_x, "
         "right_hip_x, right_hip_z, right_hip_y, right_knee, left_hip_x, left_hip_z, left_hip_y, left_knee, "

@@ -17,7 +17,7 @@ import numpy as np
 from rewardlab.config import PPOConfig
 from rewardlab.jax_cache import enable_compilation_cache
 from rewardlab.rewards.program import load_reward_fn, transition_fn
-from rewardlab.tasks.adapter import state_fields
+from rewardlab.tasks.adapter import reward_state, state_fields
 from rewardlab.tasks.base import Task
 from rewardlab.tasks.gym_adapter import EnvStepError, is_host
 from rewardlab.tasks.rollout import random_transitions
@@ -35,8 +35,9 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int | None = None) -> None:
     """Raise TaskCheckError if `task` breaks the contract; return None if it passes.
 
     Checks: text fields are filled in; the environment adapter has a discrete or box action space, an
-    observation shape and an episode limit; reset and step trace under `jax.eval_shape`; the state is a
-    named record of numeric arrays; `state_doc` documents exactly its fields; the human and sparse programs
+    observation shape and an episode limit; reset and step trace under `jax.eval_shape`; the state rewards
+    see (`reward_state`: the carried state unless the adapter gives a view) is a named record of numeric
+    arrays and `state_doc` documents exactly its fields; the human and sparse programs
     load and return a finite scalar total and a dict of finite scalar components on random
     transitions (terminal ones included); the fitness of random-policy episodes is finite and
     inside `fitness_range`. The random rollout runs `n_steps` steps per environment (default: 1000, or
@@ -66,7 +67,7 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int | None = None) -> None:
         raise _fail(task, f"the observation space has no usable shape ({obs_shape})")
 
     if is_host(env):  # a Gymnasium environment: its adapter checked reset, step and the state mapping
-        state = env.template()
+        state = reward_state(env, env.template())
         check_state(task, state)
     else:
         state = _check_traceable(task, env, spec, obs_shape)
@@ -114,12 +115,21 @@ def check_task(task: Task, n_envs: int = 8, n_steps: int | None = None) -> None:
 
 
 def _check_traceable(task: Task, env: Any, spec: Any, obs_shape: tuple[int, ...]) -> Any:
-    """reset and step of a jittable (gymnax-API) environment trace under `jax.eval_shape`; the state."""
+    """reset and step of a jittable (gymnax-API) environment trace under `jax.eval_shape`; the state as
+    rewards see it (the carried state must hold arrays, the engine selects and stacks it)."""
     try:
         obs, state = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
     except Exception as exc:
         raise _fail(task, f"reset fails under jax.eval_shape: {_why(exc)}") from exc
-    check_state(task, state)
+    try:
+        view = jax.eval_shape(lambda s: reward_state(env, s), state)
+    except Exception as exc:
+        raise _fail(task, f"the adapter's reward_state fails under jax.eval_shape: {_why(exc)}") from exc
+    check_state(task, view)
+    for leaf in jax.tree.leaves(state):
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is None or not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+            raise _fail(task, f"the carried state holds a {type(leaf).__name__}, not a numeric array")
     if math.prod(obs.shape) != math.prod(obs_shape):
         raise _fail(task, f"reset returns an observation of shape {obs.shape}, the space says {obs_shape}")
     try:
@@ -128,7 +138,7 @@ def _check_traceable(task: Task, env: Any, spec: Any, obs_shape: tuple[int, ...]
         raise _fail(task, f"step fails under jax.eval_shape: {_why(exc)}") from exc
     if jax.tree.structure(out.state) != jax.tree.structure(state):
         raise _fail(task, "step returns a state with a different structure from reset's")
-    return state
+    return view
 
 
 def check_state(task: Task, state: Any) -> None:

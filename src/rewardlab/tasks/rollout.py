@@ -2,7 +2,8 @@
 
 Rewards are judged on real transitions, including terminal ones and time-limit truncations, so the
 sampler runs uniformly random actions from resets and records (state, action, next_state) with the
-true final state on terminal steps (no auto-reset in between).
+true final state on terminal steps (no auto-reset in between). States are recorded as rewards see
+them (`tasks.adapter.reward_state`), the view the engine's rollout records too.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rewardlab.tasks.adapter import ActionSpec
+from rewardlab.tasks.adapter import ActionSpec, reward_state
 from rewardlab.tasks.base import Task
 from rewardlab.tasks.gym_adapter import GymnasiumAdapter, is_host
 
 
 class Transitions(NamedTuple):
-    """Leaves have a leading axis of length n_envs * n_steps."""
+    """Leaves have a leading axis of length n_envs * n_steps; states are what rewards see."""
 
     state: Any
     action: jax.Array
@@ -53,7 +54,10 @@ def random_transitions(task: Task, n_envs: int = 16, n_steps: int = 64, seed: in
             done = jnp.logical_or(out.terminated, out.truncated)
             _, reset_state = env.reset(k_r)
             carry = jax.tree.map(lambda r, s: jnp.where(done, r, s), reset_state, out.state)
-            tr = Transitions(state, action, out.state, out.terminated, out.truncated, out.env_reward)
+            tr = Transitions(
+                reward_state(env, state), action, reward_state(env, out.state),
+                out.terminated, out.truncated, out.env_reward,
+            )
             return carry, tr
 
         _, tr = jax.lax.scan(step, state, jax.random.split(k_run, n_steps))
@@ -86,9 +90,9 @@ def host_transitions(adapter: GymnasiumAdapter, n_envs: int, n_steps: int, seed:
                 flat = np.int32(action) if discrete else np.asarray(action, np.float32).ravel()
                 obs, r, term, trunc, info = adapter.step(env, flat)
                 nxt = adapter.state_of(obs, info, env)
-                states.append(state)
+                states.append(reward_state(adapter, state))
                 actions.append(flat)
-                nexts.append(nxt)
+                nexts.append(reward_state(adapter, nxt))
                 terms.append(bool(term))
                 truncs.append(bool(trunc))
                 rewards.append(np.float32(r))
