@@ -61,6 +61,7 @@ def search_row(run_dir: Path) -> dict:
     method = final.get("method") or {}
     return {
         "run": str(run_dir),
+        "task": summary.get("task") if isinstance(summary.get("task"), str) else config.get("task"),
         "reflection": config.get("reflection"),
         "elites": config.get("elites"),
         "seed": config.get("seed"),
@@ -88,23 +89,23 @@ def _num(x: float | None, digits: int = 3) -> str:
 
 def print_table(rows: list[dict]) -> None:
     """One line per search, then per arm the mean paired difference over its searches."""
-    print("| arm | seed | best after each iteration | winner (confirmed) | Method / Human "
+    print("| task | arm | seed | best after each iteration | winner (confirmed) | Method / Human "
           "| Method - Human [95% CI] | better on |")
-    print("|---|---|---|---|---|---|---|")
-    for r in sorted(rows, key=lambda r: (arm_of(r), r["seed"] or 0)):
+    print("|---|---|---|---|---|---|---|---|")
+    for r in sorted(rows, key=lambda r: (str(r["task"]), arm_of(r), r["seed"] or 0)):
         best = ", ".join(_num(b) for b in r["best_per_iteration"])
         ci = "[{}, {}]".format(*(_num(c) for c in r["ci"])) if r["ci"] else ""
-        print(f"| {arm_of(r)} | {r['seed']} | {best} | {r['winner']} ({_num(r['confirm'])}) | "
+        print(f"| {r['task']} | {arm_of(r)} | {r['seed']} | {best} | {r['winner']} ({_num(r['confirm'])}) | "
               f"{_num(r['method'])} / {_num(r['human'])} | {_num(r['diff'])} {ci} | {r['wins']}/{r['n']} |")
     print()
-    by_arm: dict[str, list[float]] = {}
+    by_arm: dict[tuple[str, str], list[float]] = {}
     for r in rows:
         if r["diff"] is not None:
-            by_arm.setdefault(arm_of(r), []).append(r["diff"])
-    for arm, diffs in sorted(by_arm.items()):
+            by_arm.setdefault((str(r["task"]), arm_of(r)), []).append(r["diff"])
+    for (task, arm), diffs in sorted(by_arm.items()):
         se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else None
         spread = f" ± {se:.3g} (s.e. over searches)" if se is not None else ""
-        print(f"{arm}: mean Method - Human over {len(diffs)} search(es) "
+        print(f"{task} {arm}: mean Method - Human over {len(diffs)} search(es) "
               f"{statistics.mean(diffs):+.3g}{spread}")
 
 

@@ -41,8 +41,8 @@ def test_rows_and_table_of_the_stored_searches(bench, capsys):
 
     assert bench.main(["--table", str(STORED)]) == 0
     out = capsys.readouterr().out
-    assert "| paper | 11 | 0.721, 0.721, 0.721 | r0-i0-c0 (0.815) | 0.679 / 0.663 |" in out
-    assert "table: mean Method - Human over 1 search(es) -0.0929" in out
+    assert "| Pendulum-v1 | paper | 11 | 0.721, 0.721, 0.721 | r0-i0-c0 (0.815) | 0.679 / 0.663 |" in out
+    assert "Pendulum-v1 table: mean Method - Human over 1 search(es) -0.0929" in out
 
 
 def test_table_of_an_empty_folder_is_one_line_and_exit_2(bench, tmp_path, capsys):
