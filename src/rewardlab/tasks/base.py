@@ -66,8 +66,9 @@ class Task:
     environments whose reward the transform cannot find). `practical_on` says where a search on the
     task is practical ("CPU" or "GPU"); `baseline_scores`, where measured, records how the `human`
     and `sparse` rewards score at the search budget, so that a user can see how much room a search has.
-    `render`, where set, draws one environment state as a uint8 RGB frame [H, W, 3] with `jax.numpy`
-    (jittable, vmappable), for rewards that look at pictures (VLM-RM, `rewardlab.rewards.vlm`).
+    `render`, where set, draws one state (as rewards see it, `tasks.adapter.reward_state`) as a uint8
+    RGB frame [H, W, 3] with `jax.numpy` (jittable, vmappable), for rewards that look at pictures (VLM-RM,
+    `rewardlab.rewards.vlm`).
     `describe_episode`, where given, turns an episode's last transition into text for reward sources that
     ask an LLM about episodes (`rewardlab.rewards.judge`); see `EpisodeDescriber`.
     `caption`, where given, writes states in words for ELLM (`rewardlab.rewards.ellm`): `caption(state)` is
