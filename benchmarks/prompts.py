@@ -62,6 +62,7 @@ def search_row(run_dir: Path) -> dict:
     return {
         "run": str(run_dir),
         "task": summary.get("task") if isinstance(summary.get("task"), str) else config.get("task"),
+        "llm": config.get("llm"),
         "reflection": config.get("reflection"),
         "elites": config.get("elites"),
         "seed": config.get("seed"),
@@ -78,6 +79,9 @@ def search_row(run_dir: Path) -> dict:
 
 
 def arm_of(row: dict) -> str:
+    """The prompt a search used; `llm-free` for a search without an LLM (a reference row)."""
+    if not row.get("llm"):
+        return "llm-free"
     if row["reflection"] == "best":
         return "paper"
     return "table" if (row["elites"] or 1) == 1 else f"elites{row['elites']}"
