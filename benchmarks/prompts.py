@@ -65,6 +65,7 @@ def search_row(run_dir: Path) -> dict:
         "llm": config.get("llm"),
         "reflection": config.get("reflection"),
         "elites": config.get("elites"),
+        "search_seeds": config.get("seeds") or 1,
         "seed": config.get("seed"),
         "best_per_iteration": [it.get("best_fitness") for it in summary.get("iterations", [])],
         "winner": method.get("candidate"),
@@ -79,12 +80,16 @@ def search_row(run_dir: Path) -> dict:
 
 
 def arm_of(row: dict) -> str:
-    """The prompt a search used; `llm-free` for a search without an LLM (a reference row)."""
+    """The prompt a search used (`llm-free` for a search without an LLM, a reference row), with
+    `+seedsN` when each candidate trained on N search seeds."""
     if not row.get("llm"):
-        return "llm-free"
-    if row["reflection"] == "best":
-        return "paper"
-    return "table" if (row["elites"] or 1) == 1 else f"elites{row['elites']}"
+        arm = "llm-free"
+    elif row["reflection"] == "best":
+        arm = "paper"
+    else:
+        arm = "table" if (row["elites"] or 1) == 1 else f"elites{row['elites']}"
+    seeds = int(row.get("search_seeds") or 1)
+    return arm if seeds == 1 else f"{arm}+seeds{seeds}"
 
 
 def _num(x: float | None, digits: int = 3) -> str:

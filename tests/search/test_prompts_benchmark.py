@@ -51,3 +51,10 @@ def test_rows_and_table_of_the_stored_searches(bench, capsys):
 def test_table_of_an_empty_folder_is_one_line_and_exit_2(bench, tmp_path, capsys):
     assert bench.main(["--table", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == f"no finished search under {tmp_path}"
+
+
+def test_an_arm_with_several_search_seeds_is_its_own_arm(bench):
+    row = {"llm": "manual:x", "reflection": "table", "elites": 1, "search_seeds": 3}
+    assert bench.arm_of(row) == "table+seeds3"
+    assert bench.arm_of({**row, "search_seeds": 1}) == "table"
+    assert bench.arm_of({**row, "llm": None}) == "llm-free+seeds3"
