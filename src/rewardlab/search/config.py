@@ -46,7 +46,13 @@ class SearchConfig:
     samples: int = _f(16, "Candidates proposed per iteration (the paper's K).")
     iterations: int = _f(5, "Iterations per restart (the paper's N).")
     restarts: int = _f(1, "Independent restarts; the best reward over all restarts is evaluated.")
-    seeds: int = _f(1, "Training seeds per candidate during the search; fitness is their mean.")
+    seeds: int = _f(
+        1,
+        "Training seeds per candidate during the search; fitness is their mean. One seed lets a lucky run "
+        "pick the winner on tasks whose runs learn or fail by seed: with an LLM on Pendulum-v1, 3 seeds "
+        "found rewards that beat the human one where 1 did not (docs/search.md); the default stays 1 "
+        "until the LLM-free proposer is measured the same way.",
+    )
     final_seeds: int = _f(
         10,
         "Fresh seeds for the final evaluation of the winner and the baselines; 0 skips it. Ten because "
