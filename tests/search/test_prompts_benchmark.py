@@ -34,7 +34,7 @@ def test_each_arm_is_one_search_command_and_a_manual_llm_gets_a_folder_per_searc
 def test_rows_and_table_of_the_stored_searches(bench, capsys):
     every = [bench.search_row(p) for p in bench.finished_runs(STORED)]
     assert sorted((bench.arm_of(r), r["seed"]) for r in every) == [
-        (arm, seed) for arm in ("elites3", "paper", "table") for seed in (11, 12, 13)
+        (arm, seed) for arm in ("elites3", "paper", "table", "table+seeds3") for seed in (11, 12, 13)
     ]
     rows = {bench.arm_of(r): r for r in every if r["seed"] == 11}
     paper = rows["paper"]
@@ -46,6 +46,7 @@ def test_rows_and_table_of_the_stored_searches(bench, capsys):
     out = capsys.readouterr().out
     assert "| Pendulum-v1 | paper | 11 | 0.721, 0.721, 0.721 | r0-i0-c0 (0.815) | 0.679 / 0.663 |" in out
     assert "Pendulum-v1 table: mean Method - Human over 3 search(es) -0.163 ± 0.0655 (s.e." in out
+    assert "Pendulum-v1 table+seeds3: mean Method - Human over 3 search(es) +0.0503 ± 0.0267 (s.e." in out
 
 
 def test_table_of_an_empty_folder_is_one_line_and_exit_2(bench, tmp_path, capsys):
