@@ -87,11 +87,9 @@ def load_batch(path: Path, task: Task) -> Batch | None:
 
 def _template(task: Task, key: jax.Array) -> tuple[Any, Any, Any, Any]:
     """The (state, action, next_state, env_reward) structure of one transition, states as rewards see them."""
-    if is_host(task.env):  # a Gymnasium environment cannot be traced; its adapter knows the record
-        s = reward_state(task.env, task.env.template())
-        return s, task.env.action_spec.zero_action(), s, jnp.float32(0.0)
-    _, s = task.env.reset(key)
-    s = reward_state(task.env, s)
+    # a Gymnasium environment cannot be traced; its adapter knows the record
+    carried = task.env.template() if is_host(task.env) else task.env.reset(key)[1]
+    s = reward_state(task.env, carried)
     return s, task.env.action_spec.zero_action(), s, jnp.float32(0.0)
 
 

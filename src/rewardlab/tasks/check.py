@@ -127,8 +127,7 @@ def _check_traceable(task: Task, env: Any, spec: Any, obs_shape: tuple[int, ...]
         raise _fail(task, f"the adapter's reward_state fails under jax.eval_shape: {_why(exc)}") from exc
     check_state(task, view)
     for leaf in jax.tree.leaves(state):
-        dtype = getattr(leaf, "dtype", None)
-        if dtype is None or not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+        if not _numeric(leaf):
             raise _fail(task, f"the carried state holds a {type(leaf).__name__}, not a numeric array")
     if math.prod(obs.shape) != math.prod(obs_shape):
         raise _fail(task, f"reset returns an observation of shape {obs.shape}, the space says {obs_shape}")
@@ -141,6 +140,12 @@ def _check_traceable(task: Task, env: Any, spec: Any, obs_shape: tuple[int, ...]
     return view
 
 
+def _numeric(leaf: Any) -> bool:
+    """Whether a state leaf is an array (or shape) of numbers or booleans, as the engine stacks them."""
+    dtype = getattr(leaf, "dtype", None)
+    return dtype is not None and (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_))
+
+
 def check_state(task: Task, state: Any) -> None:
     """The state must be a named record (dataclass or NamedTuple) whose leaves are numeric arrays."""
     if not state_fields(state):
@@ -151,8 +156,8 @@ def check_state(task: Task, state: Any) -> None:
         )
     for name in state_fields(state):
         for leaf in jax.tree.leaves(getattr(state, name)):
-            dtype = getattr(leaf, "dtype", None)
-            if dtype is None or not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+            if not _numeric(leaf):
+                dtype = getattr(leaf, "dtype", None)
                 raise _fail(
                     task,
                     f"state field {name!r} is not a pytree of numeric arrays (found {type(leaf).__name__}"
